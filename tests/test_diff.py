@@ -1,0 +1,65 @@
+"""`mlops diff`: object-level differences between environments and against a git revision."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from mlops.cli import main
+from mlops.diff import diff_objects, parse_objects, render_markdown
+from repo_builder import DEPLOYMENT, INFERENCE_SERVICE, simple_repo, write
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def test_between_two_environments(tmp_path: Path) -> None:
+    repo = simple_repo(tmp_path, {"deploy.yaml": DEPLOYMENT}, environments=("dev", "prod"))
+    write(repo, {"overlays/prod/kustomization.yaml": "namespace: ml-dev\nresources: [../../base, isvc.yaml]\n"
+                 "patches:\n  - target: {kind: Deployment}\n    patch: |-\n      - op: replace\n"
+                 "        path: /spec/replicas\n        value: 3\n",
+                 "overlays/prod/isvc.yaml": INFERENCE_SERVICE})
+    result = CliRunner().invoke(main, ["diff", "--repo", str(repo), "dev", "prod", "--output", "json"])
+    assert result.exit_code == 0, result.output
+    changes = {(c["status"], c["kind"]) for c in json.loads(result.stdout)}
+    assert changes == {("changed", "Deployment"), ("added", "InferenceService")}
+    text = CliRunner().invoke(main, ["diff", "--repo", str(repo), "dev", "prod"]).stdout
+    assert "-  replicas: 1" in text and "+  replicas: 3" in text
+
+
+def test_against_a_git_revision(tmp_path: Path) -> None:
+    repo = simple_repo(tmp_path, {"deploy.yaml": DEPLOYMENT})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init")
+    path = repo / "base/deploy.yaml"
+    path.write_text(path.read_text().replace("replicas: 1", "replicas: 2"))
+    before = git(repo, "status", "--porcelain")
+    result = CliRunner().invoke(main, ["diff", "--repo", str(repo), "dev", "--base", "main"])
+    assert result.exit_code == 0, result.output
+    assert "changed  Deployment/ml-dev/web" in result.stdout
+    assert "+  replicas: 2" in result.stdout
+    assert git(repo, "status", "--porcelain") == before  # the snapshot worktree left no trace
+    assert git(repo, "worktree", "list").count("\n") == 1
+
+
+def test_unknown_revision_is_bad_input(tmp_path: Path) -> None:
+    repo = simple_repo(tmp_path, {"deploy.yaml": DEPLOYMENT})
+    git(repo, "init", "-q")
+    result = CliRunner().invoke(main, ["diff", "--repo", str(repo), "dev", "--base", "nope"])
+    assert result.exit_code == 2
+    assert "nope" in result.stderr
+
+
+def test_markdown_collapses_and_trims() -> None:
+    before = parse_objects(DEPLOYMENT)
+    after = parse_objects(DEPLOYMENT.replace("replicas: 1", "replicas: 5") + "---\n" + INFERENCE_SERVICE)
+    changes = diff_objects(before, after)
+    full = render_markdown(changes, "dev")
+    assert full.count("<details>") == 2 and "```diff" in full
+    trimmed = render_markdown(changes, "dev", limit=len(full) - 10)
+    assert trimmed.count("<details>") == 1 and "left out" in trimmed

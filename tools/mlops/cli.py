@@ -1,0 +1,333 @@
+"""The `mlops` command line: parse options, call the core, pick the report format and exit code.
+
+No logic lives here. Every command exits 0 when all is well, 1 for findings (or a failed gate),
+2 for bad usage or input, 3 when an outside system failed and nothing was changed. Errors the
+user can act on are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from . import config as config_module
+from . import diff as diff_module
+from .errors import MlopsError, OutsideError
+from .findings import ExitCode, Finding, exit_code_for
+from .git import Git
+from .kustomize import find_engine, render_many
+from .policies import all_rules, rule_by_id
+from .policies.base import PolicyContext
+from .policies.engine import run_rules
+from .report import FORMATS, ReportContext, RuleInfo
+from .report import render as render_report
+from .rules_doc import BUILTIN_RULES, explain_rule, rules_listing
+from .schemas import crd_import
+from .schemas.core import CoreSchemas
+from .schemas.locations import Lookup, build_locations
+from .schemas.store import SchemaStore
+from .validate import ValidationRun, run_validation
+from .yamlsource import decode_utf8
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EPILOG_EXIT = "Exit codes: 0 ok, 1 findings, 2 bad usage or input, 3 an outside system failed."
+
+
+def handle_errors(command: F) -> F:
+    """Turn MlopsError into its one-line message and exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except MlopsError as error:
+            click.echo(f"mlops: {error.one_line()}", err=True)
+            sys.exit(int(error.exit_code))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def repo_option(command: F) -> F:
+    return click.option(
+        "--repo", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help="Repository root (the folder with mlops.yaml). Default: found from the current folder.",
+    )(command)
+
+
+def schema_options(command: F) -> F:
+    command = click.option(
+        "--offline", is_flag=True, envvar="MLOPS_OFFLINE",
+        help="Never fetch schemas from URL locations; use folders and the cache only.",
+    )(command)
+    command = click.option(
+        "--kubernetes-version", metavar="X.Y", default=None,
+        help="Kubernetes version for built-in kinds (default: kubernetesVersion in mlops.yaml).",
+    )(command)
+    return click.option(
+        "--schema-location", "schema_locations", multiple=True, metavar="LOCATION",
+        help="Folder in GROUP/KIND_VERSION.json layout, or a path/URL template with {group}, {kind}, "
+        "{version}. Repeatable; tried before MLOPS_SCHEMA_LOCATION, mlops.yaml and the datree catalog.",
+    )(command)
+
+
+def _load_config(repo: Path | None) -> config_module.Config:
+    root = repo.resolve() if repo else config_module.find_root(Path.cwd())
+    return config_module.load(root)
+
+
+def _schema_store(cfg: config_module.Config, schema_locations: tuple[str, ...],
+                  kubernetes_version: str | None, offline: bool) -> SchemaStore:
+    locations = build_locations(list(schema_locations), os.environ.get("MLOPS_SCHEMA_LOCATION"),
+                                list(cfg.schema_locations), cfg.root, Path.cwd())
+    core = CoreSchemas(kubernetes_version or cfg.kubernetes_version)
+    return SchemaStore(core, Lookup(locations, offline=offline))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             epilog=EPILOG_EXIT)
+@click.version_option(__version__, prog_name="mlops")
+def main() -> None:
+    """Keep an OpenShift AI GitOps repository correct.
+
+    \b
+    Typical use, from the repository root:
+      mlops validate                 render and check every environment
+      mlops validate prod --strict   one environment; warnings fail too
+      mlops render dev               the objects Argo CD would apply to dev
+      mlops schemas import crd.yaml  make JSON schemas from a CRD
+    """
+
+
+@main.command(epilog=EPILOG_EXIT)
+@click.argument("environments", nargs=-1, metavar="[ENV]...")
+@repo_option
+@schema_options
+@click.option("--strict", is_flag=True, help="Warnings fail the run too, e.g. a kind without a schema.")
+@click.option("--policies/--no-policies", default=True, show_default=True,
+              help="Apply the MLOps policy rules (`mlops rules`) after the schema checks.")
+@click.option("--output", "-o", "output_format", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Report format: text for people, json for programs, github for pull-request "
+              "annotations, junit and sarif for CI dashboards and code scanning.")
+@handle_errors
+def validate(environments: tuple[str, ...], repo: Path | None, schema_locations: tuple[str, ...],
+             kubernetes_version: str | None, offline: bool, strict: bool, policies: bool, output_format: str) -> None:
+    """Render every environment with kustomize and check every object.
+
+    ENV names an environment or target of mlops.yaml (default: all). Source files are checked
+    first (UTF-8, YAML syntax, duplicate keys, alias bombs, paths outside the repository); then
+    each root is rendered, every built-in object is checked against the strict Kubernetes schema
+    of the configured version, and every custom resource against the first schema location that
+    has its kind. Findings name the source file and line, not the rendered output.
+    """
+    cfg = _load_config(repo)
+    targets = cfg.select(environments)
+    store = _schema_store(cfg, schema_locations, kubernetes_version, offline)
+    engine = find_engine()
+    try:
+        run = run_validation(cfg, targets, engine, store, policies=_run_policies if policies else None)
+    finally:
+        store.lookup.close()
+    for warning in dict.fromkeys(store.lookup.warnings):
+        click.echo(f"mlops: warning: {warning}", err=True)
+    context = ReportContext(
+        tool_version=__version__,
+        environments=tuple(t.name for t in targets),
+        rules=_rule_infos(),
+        objects_checked=run.objects_checked,
+        color=output_format == "text" and sys.stdout.isatty(),
+    )
+    click.echo(render_report(run.findings, output_format, context), nl=False)
+    sys.exit(int(exit_code_for(run.findings, strict=strict)))
+
+
+def _run_policies(run: ValidationRun) -> list[Finding]:
+    assert run.sources is not None
+    context = PolicyContext(config=run.config, manifests=run.manifests, trees=run.trees)
+    return run_rules(all_rules(), context, run.sources)
+
+
+def _rule_infos() -> dict[str, RuleInfo]:
+    infos = {rule.id: RuleInfo(rule.id, rule.summary, f"{rule.explanation}\n\nFix: {rule.fix}")
+             for rule in all_rules()}
+    infos.update(BUILTIN_RULES)
+    return infos
+
+
+@main.group(invoke_without_command=True, epilog=EPILOG_EXIT)
+@click.option("--output", "-o", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="markdown prints the table that README carries.")
+@click.pass_context
+def rules(ctx: click.Context, output_format: str) -> None:
+    """List the policy rules that `mlops validate` applies (id, severity, where, summary).
+
+    Turn a rule off or change its severity in mlops.yaml under `rules:`; waive it on one object
+    with the annotation waive.mlops.dev/<rule-id>: "<reason>". `mlops rules explain ID` tells more.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    click.echo(rules_listing(all_rules(), output_format), nl=False)
+
+
+@rules.command("explain", epilog=EPILOG_EXIT)
+@click.argument("rule_id", metavar="ID")
+@handle_errors
+def rules_explain(rule_id: str) -> None:
+    """Explain one rule: why it exists, where it applies and how to fix what it finds."""
+    click.echo(explain_rule(rule_by_id(rule_id)), nl=False)
+
+
+@main.command(epilog=EPILOG_EXIT)
+@click.argument("environments", nargs=-1, metavar="[ENV]...")
+@repo_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write one file per environment (DIR/ENV.yaml) instead of printing to stdout.")
+@handle_errors
+def render(environments: tuple[str, ...], repo: Path | None, out: Path | None) -> None:
+    """Print the objects kustomize renders for each environment, exactly as Argo CD sees them.
+
+    With several environments on stdout, each is preceded by a `# Source: ENV (PATH)` comment.
+    """
+    cfg = _load_config(repo)
+    targets = cfg.select(environments)
+    results = render_many(find_engine(), [cfg.root / t.path for t in targets])
+    failed = [(t, r) for t, r in zip(targets, results, strict=True) if r.error is not None]
+    for target, result in failed:
+        click.echo(f"mlops: {target.path}: kustomize failed: {result.error}", err=True)
+    if failed:
+        sys.exit(int(ExitCode.FINDINGS))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for target, result in zip(targets, results, strict=True):
+            (out / f"{target.name}.yaml").write_text(result.output, encoding="utf-8")
+            click.echo(f"wrote {out / (target.name + '.yaml')}", err=True)
+        return
+    for target, result in zip(targets, results, strict=True):
+        if len(targets) > 1:
+            click.echo(f"---\n# Source: {target.name} ({target.path})")
+        click.echo(result.output, nl=False)
+
+
+@main.command("diff", epilog=EPILOG_EXIT)
+@click.argument("environments", nargs=-1, required=True, metavar="ENV_A [ENV_B]")
+@click.option("--base", metavar="REF", default=None,
+              help="Compare ENV_A as it renders at this git revision (e.g. main) with the working tree.")
+@repo_option
+@click.option("--output", "-o", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
+              show_default=True, help="markdown collapses each object's diff, for pull-request comments.")
+@handle_errors
+def diff_command(environments: tuple[str, ...], base: str | None, repo: Path | None, output_format: str) -> None:
+    """Show which rendered objects differ: between two environments, or one against a git revision.
+
+    \b
+      mlops diff test prod          what prod would change if it looked like test
+      mlops diff prod --base main   what this branch changes in prod compared with main
+    Objects are matched by kind, namespace and name; each changed one gets a unified diff.
+    Exit 0 whether or not there are differences.
+    """
+    cfg = _load_config(repo)
+    engine = find_engine()
+    if base is not None:
+        if len(environments) != 1:
+            raise MlopsError("with --base, name exactly one environment")
+        (target,) = cfg.select(environments)
+        with Git(cfg.root).snapshot(base) as snapshot:
+            relative_root = cfg.root.relative_to(Git(cfg.root).toplevel())
+            old, new = render_many(engine, [snapshot / relative_root / target.path, cfg.root / target.path])
+        labels = (base, "working tree")
+        heading = f"{target.name}: {base} → working tree"
+    else:
+        if len(environments) != 2:
+            raise MlopsError("name two environments (mlops diff ENV_A ENV_B) or one with --base REF")
+        first, second = cfg.select(environments)
+        old, new = render_many(engine, [cfg.root / first.path, cfg.root / second.path])
+        labels = (first.name, second.name)
+        heading = f"{first.name} → {second.name}"
+    for result in (old, new):
+        if result.error is not None:
+            raise OutsideError(f"kustomize failed: {result.error}; run `mlops validate` to see why")
+    changes = diff_module.diff_objects(diff_module.parse_objects(old.output), diff_module.parse_objects(new.output),
+                                       labels)
+    if output_format == "json":
+        click.echo(json.dumps([{"status": c.status, "kind": c.kind, "namespace": c.namespace or None,
+                                "name": c.name, "diff": c.diff} for c in changes], indent=2))
+    elif output_format == "markdown":
+        click.echo(diff_module.render_markdown(changes, heading), nl=False)
+    else:
+        click.echo(diff_module.render_text(changes, heading), nl=False)
+
+
+@main.group()
+def schemas() -> None:
+    """Manage JSON schemas of custom resources (import CRDs, sync for offline use)."""
+
+
+@schemas.command("import", epilog=EPILOG_EXIT)
+@click.argument("files", nargs=-1, required=True, metavar="FILE...|-")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"),
+              show_default=True, help="Folder to write GROUP/KIND_VERSION.json files into.")
+@handle_errors
+def schemas_import(files: tuple[str, ...], out: Path) -> None:
+    """Convert CustomResourceDefinition YAML into JSON schemas, one per served version.
+
+    Read files (or `-` for stdin) holding CRDs, e.g. `oc get crd NAME -o yaml`. Unknown fields are
+    rejected everywhere below the root unless the CRD marks an object
+    x-kubernetes-preserve-unknown-fields; int-or-string becomes string-or-integer. Add the
+    folder to schemaLocations in mlops.yaml to validate with it.
+    """
+    imported = []
+    for name in files:
+        if name == "-":
+            text, source = sys.stdin.read(), "<stdin>"
+        else:
+            path = Path(name)
+            try:
+                raw = path.read_bytes()
+            except OSError as error:
+                raise MlopsError(f"cannot read: {error.strerror}", file=name) from None
+            text, source = decode_utf8(raw, name), name
+        imported += crd_import.load_crd_text(text, source)
+    if not imported:
+        raise MlopsError("no CustomResourceDefinition found in the input")
+    for path in crd_import.write_schemas(imported, out):
+        click.echo(f"wrote {path}")
+
+
+@schemas.command("sync", epilog=EPILOG_EXIT)
+@repo_option
+@schema_options
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write every schema into this folder (e.g. schemas/) to commit it.")
+@handle_errors
+def schemas_sync(repo: Path | None, schema_locations: tuple[str, ...], kubernetes_version: str | None,
+                 offline: bool, out: Path | None) -> None:
+    """Fetch the schema of every custom kind the repository uses, for offline validation.
+
+    Every target is rendered; each custom kind is looked up in the schema locations (URL answers
+    land in the cache, ~/.cache/mlops/schemas or $MLOPS_CACHE_DIR). With --out the schemas are
+    also written in GROUP/KIND_VERSION.json layout so a team can commit them and list the
+    folder under schemaLocations. Exit 1 when a kind has no schema anywhere.
+    """
+    from .schemas.sync import sync_schemas
+
+    cfg = _load_config(repo)
+    store = _schema_store(cfg, schema_locations, kubernetes_version, offline)
+    try:
+        found, missing = sync_schemas(cfg, find_engine(), store, out)
+    finally:
+        store.lookup.close()
+    for warning in dict.fromkeys(store.lookup.warnings):
+        click.echo(f"mlops: warning: {warning}", err=True)
+    for api_version, kind, source in found:
+        click.echo(f"ok       {kind} {api_version}  ({source})")
+    for api_version, kind in missing:
+        click.echo(f"missing  {kind} {api_version}")
+    sys.exit(int(ExitCode.FINDINGS if missing else ExitCode.OK))

@@ -1,0 +1,104 @@
+"""Object-level differences between two renders: what a reviewer needs to see before a merge.
+
+Text diffs of kustomize output are noisy (objects move when a base changes order); comparing
+object by object (kind, namespace, name) shows exactly which objects are added, removed or
+changed, each changed one with a unified diff of its YAML.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from .yamlsource import FastLoader
+
+ObjectKey = tuple[str, str, str]  # (kind, namespace, name)
+
+
+@dataclass(frozen=True)
+class ObjectChange:
+    """One object that differs; `diff` is a unified diff of its YAML (empty for none)."""
+
+    status: str  # "added" | "removed" | "changed"
+    kind: str
+    namespace: str
+    name: str
+    diff: str
+
+    @property
+    def title(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind}/{where}{self.name}"
+
+
+def parse_objects(text: str) -> dict[ObjectKey, dict[str, Any]]:
+    """Rendered YAML to objects by key."""
+    objects: dict[ObjectKey, dict[str, Any]] = {}
+    for document in yaml.load_all(text, Loader=FastLoader):
+        if not isinstance(document, dict):
+            continue
+        metadata = document.get("metadata") if isinstance(document.get("metadata"), dict) else {}
+        assert isinstance(metadata, dict)
+        key = (str(document.get("kind", "")), str(metadata.get("namespace") or ""), str(metadata.get("name", "")))
+        objects[key] = document
+    return objects
+
+
+def _dump(document: dict[str, Any] | None) -> list[str]:
+    if document is None:
+        return []
+    return yaml.safe_dump(document, sort_keys=True, default_flow_style=False).splitlines(keepends=True)
+
+
+def diff_objects(before: dict[ObjectKey, dict[str, Any]], after: dict[ObjectKey, dict[str, Any]],
+                 labels: tuple[str, str] = ("before", "after")) -> list[ObjectChange]:
+    changes = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        status = "added" if old is None else "removed" if new is None else "changed"
+        title = "/".join(part for part in (key[0], key[1], key[2]) if part)
+        lines = difflib.unified_diff(_dump(old), _dump(new), f"{labels[0]}/{title}", f"{labels[1]}/{title}")
+        changes.append(ObjectChange(status, key[0], key[1], key[2], "".join(lines)))
+    return changes
+
+
+def summary(changes: Iterable[ObjectChange]) -> str:
+    changes = list(changes)
+    counts = {status: sum(1 for c in changes if c.status == status) for status in ("added", "changed", "removed")}
+    return ", ".join(f"{count} {status}" for status, count in counts.items())
+
+
+def render_text(changes: list[ObjectChange], heading: str) -> str:
+    lines = [f"{heading}: {summary(changes) if changes else 'no differences'}"]
+    for change in changes:
+        lines.append(f"{change.status:<8} {change.title}")
+    body = "".join(change.diff for change in changes)
+    return "\n".join(lines) + "\n" + (f"\n{body}" if body else "")
+
+
+def render_markdown(changes: list[ObjectChange], heading: str, limit: int | None = None) -> str:
+    """Markdown with one collapsed diff per object; `limit` trims the diffs (with a note) to fit."""
+    lines = [f"#### {heading}", ""]
+    if not changes:
+        return "\n".join([*lines, "No differences in the rendered objects.", ""])
+    lines += ["| Change | Object |", "| --- | --- |"]
+    lines += [f"| {change.status} | `{change.title}` |" for change in changes]
+    lines.append("")
+    text = "\n".join(lines)
+    omitted = 0
+    for change in changes:
+        block = (f"<details><summary>{change.status}: <code>{change.title}</code></summary>\n\n"
+                 f"```diff\n{change.diff}```\n\n</details>\n")
+        if limit is not None and len(text) + len(block) > limit:
+            omitted += 1
+            continue
+        text += block
+    if omitted:
+        text += f"\n_{omitted} object diff(s) left out to fit the size limit; run `mlops diff` locally to see all._\n"
+    return text

@@ -1,0 +1,92 @@
+"""The one record every check produces, and the exit codes every command shares.
+
+Every output format (text, json, GitHub annotations, JUnit, SARIF, markdown) is a view of a list
+of `Finding`s, so a check never formats anything itself: it says what is wrong, where, and how to
+fix it, and `report.py` decides how that looks.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+
+
+class ExitCode(enum.IntEnum):
+    """Exit codes shared by every command (see README)."""
+
+    OK = 0
+    FINDINGS = 1
+    BAD_INPUT = 2
+    OUTSIDE_FAILURE = 3
+
+
+class Severity(enum.StrEnum):
+    """How bad a finding is. Only errors fail a run; warnings fail it under `--strict`."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, order=True)
+class ObjectRef:
+    """Identifies a Kubernetes object the way `kubectl` users name it."""
+
+    kind: str
+    name: str
+    namespace: str | None = None
+    api_version: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind}/{where}{self.name}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem (or waived problem) found in the repository.
+
+    `file` is a path relative to the repository root, pointing at the file a user edits (the
+    source of the object, not the rendered output). `path` is the dotted JSON path inside the
+    object (`spec.predictor.minReplicas`), when the finding is about one field.
+    """
+
+    rule: str
+    severity: Severity
+    message: str
+    file: str | None = None
+    line: int | None = None
+    object: ObjectRef | None = None
+    environment: str | None = None
+    path: str | None = None
+    fix: str | None = None
+    waived: str | None = None
+
+    @property
+    def is_waived(self) -> bool:
+        return self.waived is not None
+
+    def with_severity(self, severity: Severity) -> Finding:
+        return replace(self, severity=severity)
+
+    def sort_key(self) -> tuple[str, int, str, str, str]:
+        return (self.file or "", self.line or 0, self.environment or "", self.rule, self.message)
+
+
+def counts(findings: list[Finding]) -> dict[str, int]:
+    """Errors, warnings, infos and waived findings, as the summary line reports them."""
+    result = {"error": 0, "warning": 0, "info": 0, "waived": 0}
+    for finding in findings:
+        if finding.is_waived:
+            result["waived"] += 1
+        else:
+            result[finding.severity.value] += 1
+    return result
+
+
+def exit_code_for(findings: list[Finding], strict: bool = False) -> ExitCode:
+    """Findings exit 1 when any unwaived error exists (or any warning under `strict`)."""
+    failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
+    if any(f.severity in failing and not f.is_waived for f in findings):
+        return ExitCode.FINDINGS
+    return ExitCode.OK

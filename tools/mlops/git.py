@@ -1,0 +1,150 @@
+"""Git, driven through the `git` command, never touching the user's working tree.
+
+Promotions edit files in a temporary worktree on a new branch, so the user's checkout, index
+and uncommitted work stay exactly as they were whatever happens. The user's own git
+configuration, credentials and hooks apply, because it is their `git`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .errors import OutsideError, UsageError
+
+GIT_TIMEOUT_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit that touched a file: its id, committer date and subject."""
+
+    sha: str
+    date: datetime
+    subject: str
+
+
+class Git:
+    """Runs git in one repository (the folder that holds the user's checkout)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def run(self, *args: str, cwd: Path | None = None, check: bool = True, input_text: str | None = None) -> str:
+        try:
+            completed = subprocess.run(
+                ["git", *args], cwd=cwd or self.root, capture_output=True, text=True,
+                timeout=GIT_TIMEOUT_SECONDS, check=False, input=input_text,
+            )
+        except FileNotFoundError:
+            raise OutsideError("git is not installed or not on PATH") from None
+        except subprocess.TimeoutExpired:
+            raise OutsideError(f"git {args[0]} did not finish in {GIT_TIMEOUT_SECONDS} s") from None
+        if check and completed.returncode != 0:
+            message = " ".join((completed.stderr or completed.stdout).split())
+            raise OutsideError(f"git {' '.join(args[:2])} failed: {message}")
+        return completed.stdout
+
+    def ok(self, *args: str, cwd: Path | None = None) -> bool:
+        try:
+            completed = subprocess.run(["git", *args], cwd=cwd or self.root, capture_output=True, text=True,
+                                       timeout=GIT_TIMEOUT_SECONDS, check=False)
+        except (FileNotFoundError, subprocess.TimeoutExpired):
+            return False
+        return completed.returncode == 0
+
+    def toplevel(self) -> Path:
+        if not self.ok("rev-parse", "--is-inside-work-tree"):
+            raise UsageError(f"{self.root} is not inside a git repository")
+        return Path(self.run("rev-parse", "--show-toplevel").strip())
+
+    def rev_parse(self, ref: str) -> str | None:
+        if not self.ok("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"):
+            return None
+        return self.run("rev-parse", "--verify", f"{ref}^{{commit}}").strip()
+
+    def branch_exists(self, branch: str) -> bool:
+        return self.ok("show-ref", "--verify", "--quiet", f"refs/heads/{branch}")
+
+    def remote_url(self, remote: str) -> str | None:
+        if not self.ok("remote", "get-url", remote):
+            return None
+        return self.run("remote", "get-url", remote).strip()
+
+    def show(self, ref: str, path: str) -> str | None:
+        """A file's content at a commit, or None when it does not exist there."""
+        if not self.ok("cat-file", "-e", f"{ref}:{path}"):
+            return None
+        return self.run("show", f"{ref}:{path}")
+
+    def history(self, ref: str, path: str) -> list[Commit]:
+        """Commits on `ref` that changed `path`, newest first (first-parent, so merges count once)."""
+        output = self.run("log", "--first-parent", "--format=%H%x09%cI%x09%s", ref, "--", path)
+        commits = []
+        for line in output.splitlines():
+            sha, date, subject = line.split("\t", 2)
+            commits.append(Commit(sha, datetime.fromisoformat(date), subject))
+        return commits
+
+    def state(self) -> str:
+        """A fingerprint of the user's checkout: HEAD, branches, index and working tree.
+
+        Tests compare it before and after a failed promotion to prove nothing moved.
+        """
+        parts = [
+            self.run("rev-parse", "HEAD", check=False),
+            self.run("for-each-ref", "--format=%(refname) %(objectname)"),
+            self.run("status", "--porcelain=v1", "--untracked-files=all"),
+            self.run("diff"),
+            self.run("diff", "--cached"),
+        ]
+        return "\n--\n".join(parts)
+
+    @contextlib.contextmanager
+    def worktree(self, base: str, branch: str) -> Iterator[Path]:
+        """A temporary worktree with a new `branch` created at `base`.
+
+        The worktree is always removed. The branch stays when the block succeeds (it holds the
+        commit that was pushed); any exception deletes it, so a failed promotion leaves no trace.
+        """
+        scratch = Path(tempfile.mkdtemp(prefix="mlops-worktree-"))
+        folder = scratch / "tree"
+        created = False
+        try:
+            self.run("worktree", "add", "--quiet", "-b", branch, str(folder), base)
+            created = True
+            yield folder
+        except BaseException:
+            if created:
+                self._remove_worktree(folder)
+                self.run("branch", "-D", branch, check=False)
+                created = False
+            raise
+        finally:
+            if created:
+                self._remove_worktree(folder)
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def snapshot(self, ref: str) -> Iterator[Path]:
+        """A temporary read-only look at the repository at `ref` (a detached worktree)."""
+        if self.rev_parse(ref) is None:
+            raise UsageError(f"unknown git revision {ref!r}")
+        scratch = Path(tempfile.mkdtemp(prefix="mlops-snapshot-"))
+        folder = scratch / "tree"
+        try:
+            self.run("worktree", "add", "--quiet", "--detach", str(folder), ref)
+            yield folder
+        finally:
+            self._remove_worktree(folder)
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _remove_worktree(self, folder: Path) -> None:
+        self.run("worktree", "remove", "--force", str(folder), check=False)
+        self.run("worktree", "prune", check=False)

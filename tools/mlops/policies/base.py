@@ -1,0 +1,109 @@
+"""What a policy rule is, and what it is given to look at.
+
+Like yamllint's rules: each rule is a small module-level object with an id, a default severity, a
+one-line summary and a longer explanation that ends with the fix. A rule's `check` looks at the
+rendered objects of every target and yields `Violation`s; it never decides severity, waivers or
+output, which `policies.engine` does the same way for every rule.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..findings import Severity
+from ..manifests import Manifest
+
+if TYPE_CHECKING:
+    from ..config import Config, Target
+    from ..kustomization import KustomizeTree
+
+
+class Scope(enum.Enum):
+    """Which rendered targets a rule looks at. Environment names are the user's, so scopes are positions."""
+
+    ALL = "every target"
+    ENVIRONMENTS = "every environment"
+    AFTER_FIRST = "every environment after the first (e.g. test and prod)"
+    PRODUCTION = "the last environment (production)"
+    REPOSITORY = "the repository as a whole"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One thing a rule found wrong. File and line default to the object's source."""
+
+    message: str
+    manifest: Manifest | None = None
+    path: str | None = None  # dotted JSON path inside the object
+    fix: str | None = None  # overrides the rule's fix for this case
+    file: str | None = None
+    line: int | None = None
+    environment: str | None = None
+
+
+@dataclass
+class PolicyContext:
+    """Everything rules may read: settings, every target's objects, the kustomize trees."""
+
+    config: Config
+    manifests: dict[str, list[Manifest]]
+    trees: dict[str, KustomizeTree]
+    #: Extra facts a family computes once and shares between its rules (e.g. the model catalog).
+    cache: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    def targets(self, scope: Scope) -> list[Target]:
+        """The targets of a scope that were rendered in this run."""
+        environments = list(self.config.environments)
+        chosen: list[Target]
+        if scope is Scope.ALL or scope is Scope.REPOSITORY:
+            chosen = list(self.config.all_targets)
+        elif scope is Scope.ENVIRONMENTS:
+            chosen = environments
+        elif scope is Scope.AFTER_FIRST:
+            chosen = environments[1:]
+        else:
+            chosen = environments[-1:]
+        return [target for target in chosen if target.name in self.manifests]
+
+    def objects(self, scope: Scope = Scope.ALL) -> Iterator[Manifest]:
+        for target in self.targets(scope):
+            yield from self.manifests[target.name]
+
+    def production(self) -> str:
+        return self.config.environments[-1].name
+
+
+Check = Callable[[PolicyContext], Iterable[Violation]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A policy rule. `explanation` is markdown: why it matters, then how to fix it."""
+
+    id: str
+    summary: str
+    explanation: str
+    fix: str
+    check: Check
+    severity: Severity = Severity.ERROR
+    scope: Scope = Scope.ALL
+    #: Production hardening: the default severity applies in production, a warning before it.
+    escalates_to_production: bool = False
+
+    def default_severity(self, environment: str | None, production: str) -> Severity:
+        if self.escalates_to_production and environment is not None and environment != production:
+            return Severity.WARNING
+        return self.severity
+
+    def describe_environments(self) -> str:
+        if self.escalates_to_production:
+            return f"{self.scope.value}; {self.severity.value} in production, warning before"
+        return self.scope.value

@@ -1,0 +1,82 @@
+"""Run every enabled rule and turn violations into findings: severity, waivers, positions.
+
+Waivers live on the object, where reviewers see them: an annotation
+`waive.mlops.dev/<rule-id>: "<reason>"`. A waived violation is still reported (as waived) in
+json and SARIF output; a waiver without a reason is itself a finding, because an unexplained
+exception is how a temporary shortcut becomes permanent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..findings import Finding, Severity
+from ..manifests import SourceIndex
+from .base import PolicyContext, Rule, Violation
+
+WAIVER_PREFIX = "waive.mlops.dev/"
+WAIVER_RULE_ID = "waiver-reason"
+
+
+def _waiver(violation: Violation, rule_id: str) -> str | None:
+    if violation.manifest is None:
+        return None
+    reason = violation.manifest.annotations.get(WAIVER_PREFIX + rule_id)
+    return reason.strip() if isinstance(reason, str) and reason.strip() else None
+
+
+def _finding(rule: Rule, violation: Violation, context: PolicyContext, sources: SourceIndex) -> Finding | None:
+    manifest = violation.manifest
+    environment = violation.environment or (manifest.environment if manifest else None)
+    settings = context.config.rules.get(rule.id)
+    if settings is not None and not settings.enabled:
+        return None
+    severity = rule.default_severity(environment, context.production())
+    if settings is not None:
+        severity = settings.severity_for(environment, severity)
+    file, line = violation.file, violation.line
+    if file is None and manifest is not None:
+        file = manifest.file
+        line = line or sources.line(manifest, violation.path)
+    return Finding(
+        rule=rule.id, severity=severity, message=violation.message, file=file, line=line,
+        object=manifest.ref if manifest else None, environment=environment, path=violation.path,
+        fix=violation.fix or rule.fix, waived=_waiver(violation, rule.id),
+    )
+
+
+def _unexplained_waivers(context: PolicyContext, known: set[str], sources: SourceIndex) -> list[Finding]:
+    findings = []
+    for manifest in context.objects():
+        for key, value in manifest.annotations.items():
+            if not key.startswith(WAIVER_PREFIX):
+                continue
+            rule_id = key.removeprefix(WAIVER_PREFIX)
+            problem = None
+            if rule_id not in known:
+                problem = f"waiver names unknown rule {rule_id!r}"
+            elif not isinstance(value, str) or not value.strip():
+                problem = f"waiver of {rule_id} gives no reason"
+            if problem:
+                findings.append(Finding(
+                    WAIVER_RULE_ID, Severity.ERROR, problem, file=manifest.file,
+                    line=sources.line(manifest, f"metadata.annotations.{key}"), object=manifest.ref,
+                    environment=manifest.environment,
+                    fix=f"write why the rule does not apply: {key}: \"<reason>\" (see `mlops rules`)",
+                ))
+    return findings
+
+
+def run_rules(rules: Sequence[Rule], context: PolicyContext, sources: SourceIndex) -> list[Finding]:
+    """Every finding of every enabled rule, waived ones included."""
+    findings: list[Finding] = []
+    for rule in rules:
+        settings = context.config.rules.get(rule.id)
+        if settings is not None and not settings.enabled:
+            continue
+        for violation in rule.check(context):
+            finding = _finding(rule, violation, context, sources)
+            if finding is not None:
+                findings.append(finding)
+    findings += _unexplained_waivers(context, {rule.id for rule in rules}, sources)
+    return findings

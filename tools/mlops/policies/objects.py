@@ -1,0 +1,100 @@
+"""Shared ways of looking into rendered objects, so every rule reads pods and selectors alike.
+
+Workloads hide their pod spec in different places (a Deployment's `spec.template.spec`, a
+Notebook's `spec.template.spec`, an InferenceService's predictor, a ServingRuntime's `spec`);
+rules ask here instead of knowing each shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..manifests import Manifest
+
+#: kind -> dotted path of the pod spec (or pod-spec-like object) inside the object.
+_POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "Notebook": ("spec", "template", "spec"),
+    "ServingRuntime": ("spec",),
+    "ClusterServingRuntime": ("spec",),
+    "InferenceService": ("spec", "predictor"),
+}
+
+
+def dig(data: Any, *keys: str | int) -> Any:
+    """`data[k1][k2]...`, or None when any step is missing or of the wrong type."""
+    for key in keys:
+        if isinstance(key, int):
+            if not isinstance(data, list) or key >= len(data):
+                return None
+        elif not isinstance(data, dict):
+            return None
+        data = data[key] if isinstance(key, int) else data.get(key)
+    return data
+
+
+def pod_spec(manifest: Manifest) -> tuple[str, dict[str, Any]] | None:
+    """(dotted path, pod spec) of a workload, or None for other kinds."""
+    path = _POD_SPEC_PATHS.get(manifest.kind)
+    if path is None:
+        return None
+    spec = dig(manifest.data, *path)
+    return (".".join(path), spec) if isinstance(spec, dict) else None
+
+
+def containers(manifest: Manifest) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(dotted path, container) for every container and init container of a workload.
+
+    For an InferenceService the predictor's `model` block counts as a container too: KServe
+    merges it into the runtime's container, and its resources apply to the model server.
+    """
+    found = pod_spec(manifest)
+    if found is None:
+        return
+    base, spec = found
+    for field_name in ("initContainers", "containers"):
+        items = spec.get(field_name)
+        if isinstance(items, list):
+            for index, container in enumerate(items):
+                if isinstance(container, dict):
+                    yield f"{base}.{field_name}[{index}]", container
+    if manifest.kind == "InferenceService" and isinstance(spec.get("model"), dict):
+        yield f"{base}.model", spec["model"]
+
+
+def selector_matches(selector: Any, labels: dict[str, str]) -> bool:
+    """Kubernetes label selector semantics (matchLabels and matchExpressions)."""
+    if not isinstance(selector, dict):
+        return False
+    match_labels = selector.get("matchLabels") or {}
+    if any(labels.get(key) != str(value) for key, value in match_labels.items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator = expression.get("key"), expression.get("operator")
+        values = [str(v) for v in expression.get("values") or []]
+        present = key in labels
+        if operator == "In" and (not present or labels[key] not in values):
+            return False
+        if operator == "NotIn" and present and labels[key] in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def by_kind(manifests: Iterable[Manifest], *kinds: str) -> list[Manifest]:
+    return [m for m in manifests if m.kind in kinds]
+
+
+def index(manifests: Iterable[Manifest]) -> dict[tuple[str, str | None, str], Manifest]:
+    """Objects by (kind, namespace, name) for reference checks."""
+    return {(m.kind, m.namespace, m.name): m for m in manifests}

@@ -1,0 +1,176 @@
+"""The validation pipeline: check sources, render, load, check schemas, collect findings.
+
+One pipeline for every output format (as kubeconform does): this module only produces
+`Finding`s; `report.py` decides how they look and `cli.py` picks the exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Config, Target
+from .errors import MlopsError
+from .findings import Finding, Severity
+from .kustomization import KustomizeTree, find_kustomization, relative, walk
+from .kustomize import Engine, RenderResult, render_many
+from .manifests import Manifest, SourceIndex, parse_rendered
+from .origins import OriginIndex
+from .schemas.store import SchemaStore
+from .yamlsource import check_text, could_be_alias_bomb, decode_utf8, load_file
+
+#: Called with every target's objects once schemas are checked; returns more findings.
+PolicyHook = Callable[["ValidationRun"], list[Finding]]
+
+
+@dataclass
+class ValidationRun:
+    """What one `mlops validate` saw and found."""
+
+    config: Config
+    targets: list[Target]
+    manifests: dict[str, list[Manifest]] = field(default_factory=dict)
+    trees: dict[str, KustomizeTree] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    sources: SourceIndex | None = None
+
+    @property
+    def objects_checked(self) -> int:
+        return sum(len(items) for items in self.manifests.values())
+
+
+def _source_findings(target: Target, tree: KustomizeTree, repo_root: Path) -> list[Finding]:
+    """Problems that must stop a render before kustomize sees the files."""
+    findings = [
+        Finding("kustomize-reference", Severity.ERROR, message, file=ref.kustomization, line=ref.line,
+                environment=target.name, fix=fix)
+        for ref, message, fix in tree.problems
+    ]
+    for path in sorted(tree.files):
+        display = relative(path, repo_root)
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            findings.append(Finding("yaml-syntax", Severity.ERROR, f"cannot read: {error.strerror}",
+                                    file=display, environment=target.name))
+            continue
+        try:
+            text = decode_utf8(raw, display)
+        except Exception as error:  # UsageError: keep it as a finding with its line
+            findings.append(Finding("yaml-encoding", Severity.ERROR, str(error), file=display,
+                                    line=getattr(error, "line", None), environment=target.name,
+                                    fix="save the file as UTF-8"))
+            continue
+        if could_be_alias_bomb(raw):
+            findings += [
+                Finding(problem.rule, Severity.ERROR, problem.message, file=display, line=problem.line,
+                        environment=target.name, fix=problem.fix)
+                for problem in check_text(text) if problem.rule == "yaml-alias-bomb"
+            ]
+    return findings
+
+
+def _render_failure(target: Target, result: RenderResult, tree: KustomizeTree, repo_root: Path) -> list[Finding]:
+    """Explain a failed render by the file at fault; kustomize's own words when none is found."""
+    findings = []
+    for path in sorted(tree.files):
+        display = relative(path, repo_root)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        findings += [
+            Finding(problem.rule, Severity.ERROR, problem.message, file=display, line=problem.line,
+                    environment=target.name, fix=problem.fix)
+            for problem in check_text(text)
+        ]
+    if not findings:
+        findings = _shapeless_resources(target, tree, repo_root)
+    if findings:
+        return findings
+    kustomization = find_kustomization(repo_root / target.path)
+    return [Finding("render", Severity.ERROR, f"kustomize failed: {result.error}",
+                    file=relative(kustomization, repo_root) if kustomization else target.path,
+                    environment=target.name,
+                    fix=f"run `kubectl kustomize {target.path}` to see the error in context")]
+
+
+def _shapeless_resources(target: Target, tree: KustomizeTree, repo_root: Path) -> list[Finding]:
+    """Resource documents without apiVersion or kind (kustomize names neither file nor line)."""
+    findings = []
+    for reference in tree.references:
+        if reference.field != "resources" or reference.resolved is None or not reference.resolved.is_file():
+            continue
+        display = relative(reference.resolved, repo_root)
+        try:
+            documents = load_file(reference.resolved, display)
+        except MlopsError:
+            continue
+        for document in documents:
+            data = document.data
+            missing = [key for key in ("apiVersion", "kind") if not isinstance(data, dict) or not data.get(key)]
+            if missing:
+                findings.append(Finding(
+                    "object-shape", Severity.ERROR, f"document has no {' and '.join(missing)}",
+                    file=display, line=document.line, environment=target.name,
+                    fix="every resource document must be a Kubernetes object with apiVersion and kind",
+                ))
+    return findings
+
+
+def _schema_findings(run: ValidationRun, store: SchemaStore, sources: SourceIndex) -> list[Finding]:
+    findings: list[Finding] = []
+    missing: dict[tuple[str, str], list[Manifest]] = {}
+    for manifests in run.manifests.values():
+        for manifest in manifests:
+            compiled = store.get(manifest.api_version, manifest.kind)
+            if compiled is None:
+                missing.setdefault((manifest.api_version, manifest.kind), []).append(manifest)
+                continue
+            for error in store.errors(compiled, manifest.data):
+                findings.append(Finding(
+                    "schema", Severity.ERROR, error.message,
+                    file=manifest.file, line=sources.line(manifest, error.path), object=manifest.ref,
+                    environment=manifest.environment, path=error.path,
+                    fix=f"compare with the {manifest.kind} schema ({compiled.source})",
+                ))
+    for (api_version, kind), manifests in sorted(missing.items()):
+        first = manifests[0]
+        findings.append(Finding(
+            "schema-missing", Severity.WARNING,
+            f"no schema for {kind} {api_version} ({len(manifests)} object(s)); it was not checked",
+            file=first.file, line=sources.line(first), object=first.ref, environment=first.environment,
+            fix="add a schema location (--schema-location) or import the CRD with `mlops schemas import`",
+        ))
+    return findings
+
+
+def run_validation(config: Config, targets: list[Target], engine: Engine, store: SchemaStore,
+                   policies: PolicyHook | None = None) -> ValidationRun:
+    """Render and check every target; every problem becomes a finding."""
+    root = config.root
+    run = ValidationRun(config=config, targets=targets, sources=SourceIndex(root))
+    to_render: list[Target] = []
+    for target in targets:
+        tree = walk(root / target.path, root)
+        run.trees[target.name] = tree
+        blocking = _source_findings(target, tree, root)
+        run.findings += blocking
+        if not blocking:
+            to_render.append(target)
+    results = render_many(engine, [root / t.path for t in to_render])
+    for target, result in zip(to_render, results, strict=True):
+        if result.error is not None:
+            run.findings += _render_failure(target, result, run.trees[target.name], root)
+            continue
+        manifests, findings = parse_rendered(result, target.name, target.path,
+                                             OriginIndex(run.trees[target.name], root))
+        run.manifests[target.name] = manifests
+        run.findings += findings
+    assert run.sources is not None
+    run.findings += _schema_findings(run, store, run.sources)
+    if policies is not None:
+        run.findings += policies(run)
+    run.findings.sort(key=Finding.sort_key)
+    return run

@@ -1,0 +1,217 @@
+"""Read YAML files that people edit, keeping where each value stands.
+
+Kustomize reads the same files, but its errors name a line without the file, and it expands
+YAML aliases without limit (an alias bomb eats gigabytes before it fails). So every file a
+render will read is checked here first: UTF-8, syntax, duplicate keys and alias expansion, each
+reported with the file and line. The composed node tree is kept so that a finding about
+`spec.predictor.minReplicas` can point at the line that sets it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UsageError
+
+# The C loader is several times faster; fall back where PyYAML was built without libyaml.
+FastLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+#: A document whose aliases expand to more nodes than this is refused (a "billion laughs" file).
+MAX_EXPANDED_NODES = 200_000
+
+_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class YamlProblem:
+    """A defect in a YAML file: what, and where (1-based line)."""
+
+    rule: str
+    message: str
+    line: int | None
+    fix: str
+
+
+@dataclass
+class SourceDocument:
+    """One document of a YAML file: its data and the node tree that remembers positions."""
+
+    data: Any
+    node: yaml.Node
+
+    @property
+    def line(self) -> int:
+        return self.node.start_mark.line + 1
+
+    def line_of(self, path: str) -> int:
+        """Line of the deepest key or item along a dotted path (`spec.containers[0].image`)."""
+        node = self.node
+        line = node.start_mark.line + 1
+        for key, index in _split_path(path):
+            step = _child(node, key, index)
+            if step is None:
+                break
+            line, node = step
+        return line
+
+
+def _split_path(path: str) -> Iterator[tuple[str | None, int | None]]:
+    for match in _PATH_TOKEN.finditer(path):
+        name, index = match.groups()
+        yield (name, None) if name is not None else (None, int(index))
+
+
+def _child(node: yaml.Node, key: str | None, index: int | None) -> tuple[int, yaml.Node] | None:
+    """(line of the key or item, value node) of one step into a mapping or sequence."""
+    if key is not None and isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                return key_node.start_mark.line + 1, value_node
+    if index is not None and isinstance(node, yaml.SequenceNode) and index < len(node.value):
+        item = node.value[index]
+        return item.start_mark.line + 1, item
+    return None
+
+
+def decode_utf8(raw: bytes, file: str) -> str:
+    """The text of a file, or a one-line error naming the line of the first bad byte."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise UsageError(
+            f"not UTF-8 (byte 0x{raw[error.start]:02x}); save the file as UTF-8", file=file, line=line
+        ) from None
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many nodes the document has once every alias is expanded (shared nodes counted again)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # a cycle counts once instead of recursing forever
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            size += _expanded_size(key_node, memo) + _expanded_size(value_node, memo)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            size += _expanded_size(item, memo)
+    memo[key] = size
+    return size
+
+
+def _duplicate_keys(node: yaml.Node) -> Iterator[YamlProblem]:
+    seen_nodes: set[int] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen_nodes:
+            continue
+        seen_nodes.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            first_line: dict[str, int] = {}
+            for key_node, value_node in current.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    line = key_node.start_mark.line + 1
+                    if key_node.value in first_line and key_node.value != "<<":
+                        yield YamlProblem(
+                            "yaml-duplicate-key",
+                            f"key {key_node.value!r} is defined again (first at line "
+                            f"{first_line[key_node.value]})",
+                            line,
+                            "remove one of the two keys: YAML tools disagree on which one wins",
+                        )
+                    first_line.setdefault(key_node.value, line)
+                stack.append(value_node)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+
+
+def check_text(text: str) -> list[YamlProblem]:
+    """Syntax, duplicate keys and alias expansion of one file's text."""
+    problems: list[YamlProblem] = []
+    try:
+        nodes = list(yaml.compose_all(text, Loader=FastLoader))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        reason = error.problem or error.context or "malformed YAML"
+        return [YamlProblem("yaml-syntax", f"malformed YAML: {reason}", mark.line + 1 if mark else None,
+                            "fix the YAML syntax at that line")]
+    except yaml.YAMLError as error:
+        return [YamlProblem("yaml-syntax", f"malformed YAML: {error}", None, "fix the YAML syntax")]
+    for node in nodes:
+        if node is None:
+            continue
+        if "*" in text:
+            size = _expanded_size(node, {})
+            if size > MAX_EXPANDED_NODES:
+                problems.append(YamlProblem(
+                    "yaml-alias-bomb",
+                    f"YAML aliases expand this document to {size:,} nodes "
+                    f"(limit {MAX_EXPANDED_NODES:,})",
+                    node.start_mark.line + 1,
+                    "write the values out or use fewer nested aliases",
+                ))
+                continue
+        problems.extend(_duplicate_keys(node))
+    return problems
+
+
+def could_be_alias_bomb(raw: bytes) -> bool:
+    """Cheap pre-filter: only files with both anchors and aliases need the expansion check."""
+    return b"&" in raw and b"*" in raw
+
+
+def load_documents(text: str, file: str) -> list[SourceDocument]:
+    """Every non-empty document of a file, with positions. Malformed input raises UsageError."""
+    for problem in check_text(text):
+        raise UsageError(f"{problem.message}; {problem.fix}", file=file, line=problem.line)
+    documents = []
+    for node in yaml.compose_all(text, Loader=FastLoader):
+        if node is None:
+            continue
+        documents.append(SourceDocument(data=_construct(node), node=node))
+    return documents
+
+
+def _construct(node: yaml.Node) -> Any:
+    loader = FastLoader("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def load_file(path: Path, display: str) -> list[SourceDocument]:
+    """Read, decode and load a file; every defect becomes a UsageError naming `display`."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read: {error.strerror}", file=display) from None
+    return load_documents(decode_utf8(raw, display), display)
+
+
+def find_object(documents: list[SourceDocument], kind: str, name: str) -> SourceDocument | None:
+    """The document that declares an object, tolerating kustomize name prefixes and suffixes."""
+    fallback = None
+    for document in documents:
+        data = document.data
+        if not isinstance(data, dict) or data.get("kind") != kind:
+            continue
+        metadata = data.get("metadata")
+        source_name = metadata.get("name") if isinstance(metadata, dict) else None
+        if source_name == name:
+            return document
+        if isinstance(source_name, str) and source_name and source_name in name and fallback is None:
+            fallback = document
+    if fallback is not None:
+        return fallback
+    kinds = [d for d in documents if isinstance(d.data, dict) and d.data.get("kind") == kind]
+    return kinds[0] if len(kinds) == 1 else None
