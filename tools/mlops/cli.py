@@ -17,16 +17,19 @@ from typing import Any, TypeVar
 
 import click
 
-from . import __version__
+from . import __version__, catalog_edit
 from . import config as config_module
 from . import diff as diff_module
-from .errors import MlopsError, OutsideError
+from . import promote as promote_module
+from . import status as status_module
+from .errors import GateFailed, MlopsError, OutsideError
 from .findings import ExitCode, Finding, exit_code_for
 from .git import Git
 from .kustomize import find_engine, render_many
 from .policies import all_rules, rule_by_id
 from .policies.base import PolicyContext
 from .policies.engine import run_rules
+from .promote import Outcome, Plan
 from .report import FORMATS, ReportContext, RuleInfo
 from .report import render as render_report
 from .rules_doc import BUILTIN_RULES, explain_rule, rules_listing
@@ -263,6 +266,224 @@ def diff_command(environments: tuple[str, ...], base: str | None, repo: Path | N
         click.echo(diff_module.render_markdown(changes, heading), nl=False)
     else:
         click.echo(diff_module.render_text(changes, heading), nl=False)
+
+
+def _validator(schema_locations: tuple[str, ...], kubernetes_version: str | None,
+               offline: bool) -> Callable[[config_module.Config, config_module.Target], list[Finding]]:
+    """`mlops validate ENV` as a function, for checking a promoted tree before it is pushed."""
+
+    def validate_target(cfg: config_module.Config, target: config_module.Target) -> list[Finding]:
+        store = _schema_store(cfg, schema_locations, kubernetes_version, offline)
+        try:
+            return run_validation(cfg, [target], find_engine(), store, policies=_run_policies).findings
+        finally:
+            store.lookup.close()
+
+    return validate_target
+
+
+def _forge_factory(root: Path, remote: str) -> Callable[[], Any]:
+    def make() -> Any:
+        # imported here so that commands which never talk to GitHub do not load an HTTP client
+        from .forge.github import GitHub, repository_from_remote_url
+        from .forge.token import api_url_from_env, discover_token, repository_from_env
+
+        repository = repository_from_env() or repository_from_remote_url(Git(root).remote_url(remote) or "")
+        if not repository:
+            raise MlopsError(f"cannot tell the GitHub repository: set GITHUB_REPOSITORY=owner/name or point "
+                             f"remote {remote!r} at GitHub")
+        token = discover_token()
+        if not token:
+            raise MlopsError("no GitHub token: set GITHUB_TOKEN or GH_TOKEN, or log in with `gh auth login`")
+        return GitHub(repository, token, api_url=api_url_from_env())
+
+    return make
+
+
+def _show_plan(plan: Plan, output_format: str, outcome: Outcome | None = None, dry_run: bool = False) -> None:
+    if output_format == "json":
+        document = {
+            "kind": plan.kind, "model": plan.model, "version": plan.version, "environment": plan.target.name,
+            "from": plan.previous.name if plan.previous else None, "current": plan.current_version,
+            "branch": plan.branch, "pinFile": plan.pin_path, "labels": plan.labels, "reviewers": plan.reviewers,
+            "dryRun": dry_run, "passed": plan.passed,
+            "gates": [{"name": r.name, "status": r.status, "detail": r.detail} for r in plan.gate_results],
+            "changes": [{"status": c.status, "object": c.title} for c in plan.changes],
+            "pullRequest": None if outcome is None or outcome.pull_request is None else {
+                "number": outcome.pull_request.number, "url": outcome.pull_request.url, "created": outcome.created},
+        }
+        click.echo(json.dumps(document, indent=2))
+        return
+    click.echo(f"{plan.title}  (branch {plan.branch}, pin {plan.pin_path})")
+    click.echo(f"  {plan.target.name} runs {plan.current_version or 'nothing'} now")
+    for result in plan.gate_results:
+        click.echo(f"  gate {result.name:<9} {result.status:<7} {result.detail}")
+    if plan.changes:
+        click.echo(diff_module.render_text(plan.changes, f"rendered changes in {plan.target.name}"), nl=False)
+    if outcome is not None and outcome.pull_request is not None:
+        verb = "opened" if outcome.created else "updated"
+        click.echo(f"pull request #{outcome.pull_request.number} {verb}: {outcome.pull_request.url}")
+    elif dry_run:
+        click.echo("dry run: no file, branch, push or network call was made")
+
+
+def promotion_options(command: F) -> F:
+    for decorator in reversed([
+        click.option("--dry-run", is_flag=True,
+                     help="Print the plan, the gates and the rendered diff; change nothing."),
+        click.option("--remote", default="origin", show_default=True, help="Git remote to push the branch to."),
+        click.option("--base", default="main", show_default=True, help="Branch the pull request targets."),
+        click.option("--allow-breaking", is_flag=True,
+                     help="Promote even if inputs/outputs differ from the running version (labels the PR breaking)."),
+        click.option("--output", "-o", "output_format", type=click.Choice(["text", "json"]), default="text",
+                     show_default=True),
+        repo_option,
+        schema_options,
+    ]):
+        command = decorator(command)
+    return command
+
+
+def _run_promotion(kind: str, model: str, environment: str, version: str | None, dry_run: bool, remote: str,
+                   base: str, allow_breaking: bool, output_format: str, repo: Path | None,
+                   schema_locations: tuple[str, ...], kubernetes_version: str | None, offline: bool) -> None:
+    cfg = _load_config(repo)
+    engine = find_engine()
+    validator = _validator(schema_locations, kubernetes_version, offline)
+    try:
+        if dry_run:
+            plan = promote_module.plan_only(cfg.root, model, environment, version, remote=remote, base=base,
+                                            allow_breaking=allow_breaking, kind=kind, engine=engine,
+                                            validator=validator)
+            _show_plan(plan, output_format, dry_run=True)
+            sys.exit(int(ExitCode.OK if plan.passed else ExitCode.FINDINGS))
+        outcome = promote_module.promote(cfg.root, model, environment, version, remote=remote, base=base,
+                                         allow_breaking=allow_breaking, kind=kind, engine=engine,
+                                         validator=validator, forge=_forge_factory(cfg.root, remote))
+    except GateFailed as failure:
+        if isinstance(failure.plan, Plan):
+            _show_plan(failure.plan, output_format)
+        raise
+    _show_plan(outcome.plan, output_format, outcome)
+
+
+@main.command(epilog=EPILOG_EXIT)
+@click.argument("model")
+@click.option("--to", "environment", required=True, metavar="ENV", help="Environment to promote to.")
+@click.option("--version", default=None, metavar="V",
+              help="Version to promote (default: the one running in the environment before ENV; "
+              "for the first environment, the newest in the catalog).")
+@promotion_options
+@handle_errors
+def promote(model: str, environment: str, version: str | None, **options: Any) -> None:
+    """Promote a model version to an environment by opening (or updating) a pull request.
+
+    \b
+    Gates, each reported with its figures:
+      order      the version runs in the environment before ENV now
+      metrics    every threshold of ENV in the catalog holds (a missing metric fails)
+      signature  same inputs/outputs as the version ENV runs (else --allow-breaking)
+      soak       pinned in the previous environment on the base branch long enough (git history)
+    The pin file overlays/ENV/models/MODEL.yaml is written in a temporary worktree, ENV is
+    rendered before and after and validated, and the commit is pushed to
+    mlops/promote/MODEL-ENV-VERSION. Running it again updates the same pull request. Whatever
+    fails, your checkout, branches and the remote are left as they were.
+    GitHub: repository from GITHUB_REPOSITORY or the remote URL, API from GITHUB_API_URL,
+    token from GITHUB_TOKEN, GH_TOKEN or `gh auth token`.
+    """
+    _run_promotion("promote", model, environment, version, **options)
+
+
+@main.command(epilog=EPILOG_EXIT)
+@click.argument("model")
+@click.option("--env", "environment", required=True, metavar="ENV", help="Environment to roll back.")
+@click.option("--to", "version", default=None, metavar="VERSION",
+              help="Version to go back to (default: the one pinned before the current one, from git history).")
+@promotion_options
+@handle_errors
+def rollback(model: str, environment: str, version: str | None, **options: Any) -> None:
+    """Pin the previous version of a model in an environment again, by pull request (label rollback).
+
+    The order and soak gates are skipped; metrics, signature and validation still apply.
+    """
+    _run_promotion("rollback", model, environment, version, **options)
+
+
+@main.command("status", epilog=EPILOG_EXIT)
+@repo_option
+@click.option("--remote", default="origin", show_default=True, help="Git remote that names the GitHub repository.")
+@click.option("--output", "-o", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True)
+@handle_errors
+def status_command(repo: Path | None, remote: str, output_format: str) -> None:
+    """Show which version of each model every environment runs, and since when (git history of the pins).
+
+    Open promotion pull requests are listed too when a GitHub token is available; without one,
+    or when GitHub does not answer, the table is still printed (with a note).
+    """
+    cfg = _load_config(repo)
+    git = Git(cfg.root)
+    table = status_module.collect(cfg, git if git.ok("rev-parse", "--is-inside-work-tree") else None)
+    from .forge.token import discover_token
+
+    if discover_token():
+        try:
+            client = _forge_factory(cfg.root, remote)()
+            try:
+                table.promotions = [
+                    status_module.OpenPromotion(pr.number, pr.url, pr.head, pr.title)
+                    for pr in client.list_open_pull_requests(head_prefix=promote_module.BRANCH_PREFIX)
+                ]
+            finally:
+                client.close()
+        except MlopsError as error:
+            table.note = f"open pull requests unknown: {error.one_line()}"
+    else:
+        table.note = "open pull requests not shown: no GitHub token (GITHUB_TOKEN, GH_TOKEN or gh auth login)"
+    if output_format == "json":
+        click.echo(json.dumps(status_module.as_json(table), indent=2))
+    elif output_format == "markdown":
+        click.echo(status_module.render_markdown(table), nl=False)
+    else:
+        click.echo(status_module.render_text(table), nl=False)
+
+
+@main.group()
+def model() -> None:
+    """Edit the model catalog (models/MODEL/model.yaml)."""
+
+
+@model.command("add-version", epilog=EPILOG_EXIT)
+@click.argument("model_name", metavar="MODEL")
+@click.option("--version", "version", required=True, metavar="V",
+              help="Semantic version of the new entry, e.g. 1.3.0 (never reused).")
+@click.option("--uri", required=True, metavar="URI",
+              help="Artifact location: s3://BUCKET/PATH or oci://IMAGE@sha256:DIGEST.")
+@click.option("--digest", default=None, metavar="sha256:HEX", help="Content digest of the artifact.")
+@click.option("--metric", "metrics", multiple=True, metavar="NAME=VALUE",
+              help="An evaluation metric, e.g. --metric auc=0.97. Repeatable.")
+@click.option("--commit", default=None, metavar="SHA", help="Git commit of the training code (lineage).")
+@click.option("--pipeline-run", default=None, metavar="ID", help="Pipeline run that produced it (lineage).")
+@click.option("--dataset", default=None, metavar="REF", help="Training data it was built from (lineage).")
+@click.option("--created", default=None, metavar="ISO",
+              help="Creation date or date-time, ISO 8601 (default: today, UTC).")
+@repo_option
+@handle_errors
+def model_add_version(model_name: str, version: str, uri: str, digest: str | None, metrics: tuple[str, ...],
+                      commit: str | None, pipeline_run: str | None, dataset: str | None, created: str | None,
+                      repo: Path | None) -> None:
+    """Append a version to models/MODEL/model.yaml, keeping its comments and formatting.
+
+    The result is checked against the catalog schema before the file is replaced (atomically).
+    A version that exists already, a version that is not semver, an oci:// URI without a
+    digest or a metric that is not a number changes nothing and exits 2.
+    """
+    cfg = _load_config(repo)
+    path = catalog_edit.add_version(
+        cfg.root, cfg, model_name, version=version, uri=uri, digest=digest, metrics=metrics, commit=commit,
+        pipeline_run=pipeline_run, dataset=dataset, created=created,
+    )
+    click.echo(f"added {model_name} {version} to {path.relative_to(cfg.root).as_posix()}")
 
 
 @main.group()

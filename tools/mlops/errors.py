@@ -33,3 +33,13 @@ class OutsideError(MlopsError):
     """An outside system (git, kustomize, a forge, the network) failed and nothing changed: exit 3."""
 
     exit_code = ExitCode.OUTSIDE_FAILURE
+
+
+class GateFailed(MlopsError):
+    """A promotion gate or the validation of the promoted tree failed: exit 1, nothing changed."""
+
+    exit_code = ExitCode.FINDINGS
+
+    def __init__(self, message: str, *, plan: object = None) -> None:
+        self.plan = plan  # the promotion plan, so the CLI can still show every gate
+        super().__init__(message)

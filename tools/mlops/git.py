@@ -51,6 +51,20 @@ class Git:
             raise OutsideError(f"git {' '.join(args[:2])} failed: {message}")
         return completed.stdout
 
+    def run_bytes(self, *args: str) -> bytes:
+        """Like `run`, for commands whose output is binary (git archive)."""
+        try:
+            completed = subprocess.run(["git", *args], cwd=self.root, capture_output=True,
+                                       timeout=GIT_TIMEOUT_SECONDS, check=False)
+        except FileNotFoundError:
+            raise OutsideError("git is not installed or not on PATH") from None
+        except subprocess.TimeoutExpired:
+            raise OutsideError(f"git {args[0]} did not finish in {GIT_TIMEOUT_SECONDS} s") from None
+        if completed.returncode != 0:
+            message = " ".join(completed.stderr.decode(errors="replace").split())
+            raise OutsideError(f"git {' '.join(args[:2])} failed: {message}")
+        return completed.stdout
+
     def ok(self, *args: str, cwd: Path | None = None) -> bool:
         try:
             completed = subprocess.run(["git", *args], cwd=cwd or self.root, capture_output=True, text=True,
@@ -93,13 +107,15 @@ class Git:
         return commits
 
     def state(self) -> str:
-        """A fingerprint of the user's checkout: HEAD, branches, index and working tree.
+        """A fingerprint of the user's checkout: HEAD, branches, tags, stash, index and working tree.
 
-        Tests compare it before and after a failed promotion to prove nothing moved.
+        Tests compare it before and after a promotion to prove nothing of the user's moved.
         """
         parts = [
             self.run("rev-parse", "HEAD", check=False),
-            self.run("for-each-ref", "--format=%(refname) %(objectname)"),
+            self.run("symbolic-ref", "--quiet", "HEAD", check=False),
+            self.run("for-each-ref", "--format=%(refname) %(objectname)", "refs/heads", "refs/tags", "refs/stash"),
+            self.run("worktree", "list", "--porcelain"),
             self.run("status", "--porcelain=v1", "--untracked-files=all"),
             self.run("diff"),
             self.run("diff", "--cached"),

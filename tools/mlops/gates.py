@@ -1,0 +1,118 @@
+"""The gates a model version must pass to enter an environment, each with its figures.
+
+A gate never raises: it returns a result that says pass or fail and why, in numbers, because
+the pull request shows every gate to the reviewer, including those that passed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One gate's verdict; `detail` carries the figures a reviewer needs."""
+
+    name: str
+    passed: bool
+    detail: str
+    skipped: bool = False
+
+    @property
+    def status(self) -> str:
+        return "skipped" if self.skipped else ("pass" if self.passed else "FAIL")
+
+
+def parse_duration(text: str) -> timedelta:
+    """`72h`, `30m`, `2d`, `1w`, `90s` to a timedelta; ValueError otherwise."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like 72h, 30m or 2d")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def format_duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}m" if minutes and not days else ""]
+    return "".join(parts) or f"{seconds}s"
+
+
+def skipped(name: str, reason: str) -> GateResult:
+    return GateResult(name, True, reason, skipped=True)
+
+
+def order_gate(version: str, previous_environment: str | None, pinned_in_previous: str | None) -> GateResult:
+    """The version must run in the environment before the target now."""
+    if previous_environment is None:
+        return skipped("order", "first environment: nothing runs before it")
+    if pinned_in_previous == version:
+        return GateResult("order", True, f"{version} is pinned in {previous_environment}")
+    shown = pinned_in_previous or "nothing"
+    return GateResult("order", False, f"{previous_environment} runs {shown}, not {version}; promote it there first")
+
+
+@dataclass(frozen=True)
+class MetricCheck:
+    """A threshold to check: the metric name, a description like `>= 0.95`, and the test."""
+
+    metric: str
+    description: str
+    holds: Callable[[float], bool]
+
+
+def metrics_gate(metrics: dict[str, float], thresholds: Sequence[MetricCheck], environment: str) -> GateResult:
+    """Every threshold of the target environment holds; a missing metric fails."""
+    if not thresholds:
+        return GateResult("metrics", True, f"{environment} sets no metric thresholds")
+    parts, failed = [], False
+    for check in thresholds:
+        value = metrics.get(check.metric)
+        if value is None:
+            parts.append(f"{check.metric}: missing (needs {check.description})")
+            failed = True
+        elif check.holds(value):
+            parts.append(f"{check.metric} {value:g} {check.description} ✓")
+        else:
+            parts.append(f"{check.metric} {value:g} is not {check.description}")
+            failed = True
+    return GateResult("metrics", not failed, "; ".join(parts))
+
+
+def signature_gate(new: object, current: object, current_version: str | None, allow_breaking: bool) -> GateResult:
+    """Same inputs and outputs as the version the environment runs now, unless allowed."""
+    if current_version is None or current is None:
+        return GateResult("signature", True, "no version runs there yet")
+    if new == current:
+        return GateResult("signature", True, f"same inputs and outputs as {current_version}")
+    if allow_breaking:
+        return GateResult("signature", True, f"differs from {current_version}; allowed with --allow-breaking")
+    return GateResult("signature", False,
+                      f"inputs or outputs differ from {current_version}; callers may break "
+                      "(pass --allow-breaking to promote anyway; the pull request is labelled breaking)")
+
+
+def soak_gate(version: str, previous_environment: str | None, pinned_since: datetime | None,
+              required: timedelta | None, now: datetime) -> GateResult:
+    """The version has been pinned in the previous environment, on the base branch, long enough."""
+    if previous_environment is None:
+        return skipped("soak", "first environment")
+    if required is None or required.total_seconds() == 0:
+        return GateResult("soak", True, "no soak time required")
+    if pinned_since is None:
+        return GateResult("soak", False, f"{version} is not pinned in {previous_environment} on the base branch")
+    soaked = now - pinned_since
+    verdict = soaked >= required
+    return GateResult(
+        "soak", verdict,
+        f"{version} pinned in {previous_environment} for {format_duration(soaked)} "
+        f"(since {pinned_since.isoformat(timespec='minutes')}); needs {format_duration(required)}",
+    )

@@ -1,0 +1,63 @@
+"""The pull request a promotion opens: what a reviewer needs to approve it, in GitHub markdown.
+
+Gates with their figures, the version's lineage, the rendered objects that change (each diff
+collapsed), and how to roll back. GitHub refuses bodies over 65,536 characters, so the diff is
+trimmed with a note when the whole would not fit.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .diff import render_markdown
+
+if TYPE_CHECKING:
+    from .promote import Plan
+
+MAX_BODY = 65_536
+_MARGIN = 200
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def pull_request_body(plan: Plan) -> str:
+    action = "Rolls back" if plan.kind == "rollback" else "Promotes"
+    source = f" from **{plan.previous.name}**" if plan.previous and plan.kind == "promote" else ""
+    head = [
+        f"{action} **{plan.model}** to version `{plan.version}` in **{plan.target.name}**{source}.",
+        f"It runs `{plan.current_version}` there now." if plan.current_version else "It does not run there yet.",
+        "",
+        f"Merging this pull request is the release: Argo CD syncs `{plan.target.path}` to the cluster "
+        "(by itself where the environment syncs automatically, otherwise when someone syncs it).",
+    ]
+    if plan.breaking:
+        head += ["", "> [!WARNING]",
+                 "> The model's inputs or outputs differ from the running version: callers may break."]
+    gates = ["", "### Gates", "", "| Gate | Result | Details |", "| --- | --- | --- |"]
+    gates += [f"| {r.name} | {'✅ pass' if r.passed and not r.skipped else ('⏭ skipped' if r.skipped else '❌ fail')} "
+              f"| {_cell(r.detail)} |" for r in plan.gate_results]
+    lineage = ["", "### Version", "", "| | |", "| --- | --- |", f"| model | `{plan.model}` |",
+               f"| version | `{plan.version}` |", f"| pin file | `{plan.pin_path}` |"]
+    lineage += [f"| {_cell(key)} | `{_cell(str(value))}` |" for key, value in plan.lineage.items()]
+    rollback = [
+        "", "### Roll back", "",
+        "Before the merge: close this pull request. After it: revert the merge commit, or run",
+        "",
+        "```sh",
+        f"mlops rollback {plan.model} --env {plan.target.name}" + (f" --to {plan.current_version}"
+                                                                   if plan.current_version else ""),
+        "```",
+        "",
+        "which opens a pull request that pins the previous version again.",
+        "",
+        f"<sub>Opened by `mlops {plan.kind}` from `{plan.base}` at `{plan.base_sha[:12]}`.</sub>",
+        "",
+    ]
+    fixed = "\n".join([*head, *gates, *lineage, ""]) + "\n"
+    tail = "\n".join(rollback)
+    budget = MAX_BODY - len(fixed) - len(tail) - _MARGIN
+    diff = render_markdown(plan.changes, f"Rendered changes in {plan.target.name}", limit=max(budget, 0))
+    body = fixed + "### What changes in the cluster\n\n" + diff + tail
+    return body[:MAX_BODY]

@@ -1,0 +1,357 @@
+"""Plan and carry out a promotion (or a rollback) as a pull request, atomically.
+
+Everything happens against the base branch as the remote has it, in a temporary git worktree on
+a temporary local branch: the pin file of the target environment is written there, the
+environment is rendered before and after and validated, the commit is pushed to
+`mlops/promote/<model>-<env>-<version>` and the pull request is opened or updated. Whatever
+fails, the user's working tree, index and branches are untouched, the temporary branch and
+worktree are removed, and a branch pushed in this run is deleted (or reset) on the remote again.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from . import catalog as catalog_module
+from . import config as config_module
+from . import gates
+from .config import Config, Target
+from .diff import ObjectChange, diff_objects, parse_objects
+from .errors import GateFailed, OutsideError, UsageError
+from .findings import Finding, Severity
+from .git import Git
+from .kustomize import Engine, render_many
+from .pr_body import pull_request_body
+from .yamlsource import FastLoader
+
+VERSION_LABEL = "app.kubernetes.io/version"
+BRANCH_PREFIX = "mlops/promote/"
+
+
+class Forge(Protocol):
+    """What a promotion needs from a pull-request API (GitHub first)."""
+
+    def open_or_update_pull_request(self, *, head: str, base: str, title: str, body: str,
+                                    labels: list[str], reviewers: list[str]) -> Any: ...
+
+
+#: Validates one environment of a checked-out tree; returns its findings.
+Validator = Callable[[Config, Target], list[Finding]]
+
+
+@dataclass
+class Plan:
+    """What a promotion will do, and whether its gates allow it."""
+
+    kind: str  # "promote" | "rollback"
+    model: str
+    version: str
+    target: Target
+    previous: Target | None
+    current_version: str | None
+    branch: str
+    pin_path: str
+    pin_text: str
+    gate_results: list[gates.GateResult]
+    breaking: bool
+    lineage: dict[str, str]
+    reviewers: list[str]
+    base: str
+    base_sha: str = ""
+    changes: list[ObjectChange] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(result.passed for result in self.gate_results)
+
+    @property
+    def title(self) -> str:
+        verb = "Roll back" if self.kind == "rollback" else "Promote"
+        return f"{verb} {self.model} to {self.version} in {self.target.name}"
+
+    @property
+    def labels(self) -> list[str]:
+        labels = ["rollback" if self.kind == "rollback" else "promotion", f"env/{self.target.name}"]
+        return [*labels, "breaking"] if self.breaking else labels
+
+    def commit_message(self) -> str:
+        subject = (f"roll back {self.model} to {self.version} in {self.target.name}" if self.kind == "rollback"
+                   else f"promote {self.model} {self.version} to {self.target.name}")
+        source = self.previous.name if self.previous and self.kind == "promote" else "catalog"
+        return (f"{subject}\n\n"
+                f"Model: {self.model}\nVersion: {self.version}\n"
+                f"From: {source if self.kind == 'promote' else self.current_version or 'none'}\n"
+                f"To: {self.target.name}\n")
+
+
+def pin_path(target: Target, model: str) -> str:
+    return f"{target.path}/models/{model}.yaml"
+
+
+def pin_version(text: str | None) -> str | None:
+    """The version a pin file sets (its `app.kubernetes.io/version` label), or None."""
+    if not text:
+        return None
+    try:
+        document = yaml.load(text, Loader=FastLoader)
+    except yaml.YAMLError:
+        return None
+    labels = ((document or {}).get("metadata") or {}).get("labels") or {} if isinstance(document, dict) else {}
+    value = labels.get(VERSION_LABEL) if isinstance(labels, dict) else None
+    return str(value) if value is not None else None
+
+
+def pinned_since(git: Git, ref: str, path: str, version: str) -> datetime | None:
+    """When the pin at `path` on `ref` started to name `version` (None if it does not now)."""
+    since = None
+    for commit in git.history(ref, path):
+        if pin_version(git.show(commit.sha, path)) != version:
+            break
+        since = commit.date
+    return since
+
+
+def previous_pinned_version(git: Git, ref: str, path: str) -> str | None:
+    """The version the pin named before its current one, from its git history."""
+    current = None
+    for commit in git.history(ref, path):
+        version = pin_version(git.show(commit.sha, path))
+        if current is None:
+            current = version
+        elif version is not None and version != current:
+            return version
+    return None
+
+
+@contextmanager
+def extracted_tree(git: Git, sha: str) -> Iterator[Path]:
+    """The files of a commit in a temporary folder: no git state, no branch, nothing to clean in the repo."""
+    archive = git.run_bytes("archive", "--format=tar", sha)
+    with tempfile.TemporaryDirectory(prefix="mlops-plan-") as scratch:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(scratch, filter="data")
+        yield Path(scratch)
+
+
+def make_plan(tree_root: Path, prefix: str, git: Git, base_sha: str, base: str, model_name: str, to_env: str,
+              version: str | None, allow_breaking: bool, kind: str = "promote",
+              now: datetime | None = None) -> Plan:
+    """Check every gate against the base branch's catalog and pins (in `tree_root`).
+
+    `prefix` is where the mlops root sits in the git repository ("" or "sub/folder/"), so that
+    pin files can be looked up in git history.
+    """
+    now = now or datetime.now(UTC)
+    cfg = config_module.load(tree_root)
+    (target,) = cfg.select([to_env])
+    if not target.is_environment:
+        raise UsageError(f"{to_env!r} is a target, not an environment: only environments are promoted")
+    models, findings = catalog_module.load_catalog(tree_root, cfg)
+    model = models.get(model_name)
+    if model is None:
+        problems = [f for f in findings if f.file and f"/{model_name}/" in f"/{f.file}"]
+        if problems:
+            first = problems[0]
+            raise UsageError(f"{first.message}; fix the catalog first", file=first.file, line=first.line)
+        raise UsageError(f"no model {model_name!r} in the catalog (models/{model_name}/model.yaml); "
+                         f"known: {', '.join(sorted(models)) or 'none'}")
+    previous = cfg.previous_environment(target.name)
+    path = pin_path(target, model_name)
+    current_version = pin_version(_read(tree_root / path))
+    previous_version = pin_version(_read(tree_root / pin_path(previous, model_name))) if previous else None
+
+    if kind == "rollback":
+        chosen = version or previous_pinned_version(git, base_sha, f"{prefix}{path}")
+        if chosen is None:
+            raise UsageError(f"the history of {path} on {base} has no earlier version to roll back to; "
+                             "name one with --to")
+    elif version is not None:
+        chosen = version
+    elif previous is not None:
+        if previous_version is None:
+            raise UsageError(f"{model_name} is not pinned in {previous.name}; promote it there first")
+        chosen = previous_version
+    else:
+        chosen = model.newest_version().version
+    entry = model.version(chosen)
+    if entry is None:
+        raise UsageError(f"{model_name} has no version {chosen!r} in models/{model_name}/model.yaml",
+                         file=f"models/{model_name}/model.yaml")
+    current_entry = model.version(current_version) if current_version else None
+    gate = model.gates.get(target.name)
+
+    results: list[gates.GateResult] = []
+    if kind == "rollback":
+        results.append(gates.skipped("order", "skipped for a rollback"))
+    else:
+        results.append(gates.order_gate(chosen, previous.name if previous else None, previous_version))
+    thresholds = [gates.MetricCheck(t.metric, t.description, t.holds) for t in (gate.metrics if gate else [])]
+    results.append(gates.metrics_gate(dict(entry.metrics), thresholds, target.name))
+    signature_result = gates.signature_gate(entry.signature_key(model), current_entry.signature_key(model)
+                                            if current_entry else None, current_version, allow_breaking)
+    results.append(signature_result)
+    if kind == "rollback":
+        results.append(gates.skipped("soak", "skipped for a rollback"))
+    else:
+        since = (pinned_since(git, base_sha, f"{prefix}{pin_path(previous, model_name)}",
+                              chosen) if previous else None)
+        results.append(gates.soak_gate(chosen, previous.name if previous else None, since,
+                                       gate.soak if gate else None, now))
+    breaking = current_entry is not None and entry.signature_key(model) != current_entry.signature_key(model)
+    return Plan(
+        kind=kind, model=model_name, version=chosen, target=target, previous=previous,
+        current_version=current_version,
+        branch=f"{BRANCH_PREFIX}{model_name}-{target.name}-{chosen}",
+        pin_path=path, pin_text=catalog_module.write_pin_text(model, entry, target.name),
+        gate_results=results, breaking=breaking, lineage=dict(entry.lineage),
+        reviewers=list(gate.reviewers) if gate else [], base=base, base_sha=base_sha,
+    )
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def render_changes(engine: Engine, before_root: Path, after_root: Path, target: Target) -> list[ObjectChange]:
+    before, after = render_many(engine, [before_root / target.path, after_root / target.path])
+    for result in (before, after):
+        if result.error is not None:
+            raise GateFailed(f"kustomize failed for {target.path}: {result.error}")
+    return diff_objects(parse_objects(before.output), parse_objects(after.output), ("current", "promoted"))
+
+
+def check_validation(validator: Validator, tree_root: Path, target: Target) -> None:
+    findings = validator(config_module.load(tree_root), target)
+    errors = [f for f in findings if f.severity is Severity.ERROR and not f.is_waived]
+    if errors:
+        first = errors[0]
+        where = f"{first.file}:{first.line or '-'}: " if first.file else ""
+        raise GateFailed(f"mlops validate {target.name} fails after the change ({len(errors)} error(s)); "
+                         f"first: {where}[{first.rule}] {first.message}")
+
+
+@dataclass
+class Outcome:
+    """What a promotion did: its plan, and the pull request when one was opened or updated."""
+
+    plan: Plan
+    pull_request: Any = None
+    created: bool = False
+
+
+def git_prefix(git: Git, root: Path) -> str:
+    """Where the mlops root sits inside the git repository: "" or "sub/folder/"."""
+    relative = root.resolve().relative_to(git.toplevel().resolve()).as_posix()
+    return "" if relative == "." else f"{relative}/"
+
+
+def local_base(git: Git, remote: str, base: str) -> str:
+    """The base commit without touching the network: the remote-tracking branch, else the local one."""
+    for ref in (f"refs/remotes/{remote}/{base}", base):
+        sha = git.rev_parse(ref)
+        if sha is not None:
+            return sha
+    raise UsageError(f"no branch {base!r} (nor {remote}/{base}) in this repository; pass --base")
+
+
+def fetch_base(git: Git, remote: str, base: str) -> str:
+    """The base commit as the remote has it now, fetched into a private ref that is removed again."""
+    if git.remote_url(remote) is None:
+        raise UsageError(f"no git remote {remote!r}; pass --remote")
+    scratch = f"refs/mlops/base-{uuid.uuid4().hex[:12]}"
+    try:
+        git.run("fetch", "--quiet", "--no-tags", "--refmap=", remote, f"+refs/heads/{base}:{scratch}")
+        sha = git.rev_parse(scratch)
+    finally:
+        git.run("update-ref", "-d", scratch, check=False)
+    if sha is None:
+        raise OutsideError(f"could not fetch {base} from {remote}")
+    return sha
+
+
+def remote_branch_sha(git: Git, remote: str, branch: str) -> str | None:
+    output = git.run("ls-remote", remote, f"refs/heads/{branch}").strip()
+    return output.split()[0] if output else None
+
+
+def plan_only(root: Path, model: str, to_env: str, version: str | None, *, remote: str, base: str,
+              allow_breaking: bool, kind: str, engine: Engine, validator: Validator,
+              now: datetime | None = None) -> Plan:
+    """A dry run: gates and the rendered diff, from local refs only; no file, branch, push or network."""
+    git = Git(root)
+    prefix = git_prefix(git, root)
+    sha = local_base(git, remote, base)
+    with extracted_tree(git, sha) as before, extracted_tree(git, sha) as after:
+        plan = make_plan(before / prefix, prefix, git, sha, base, model, to_env, version, allow_breaking, kind, now)
+        if plan.passed:
+            (after / prefix / plan.pin_path).write_text(plan.pin_text, encoding="utf-8")
+            plan.changes = render_changes(engine, before / prefix, after / prefix, plan.target)
+    return plan
+
+
+def promote(root: Path, model: str, to_env: str, version: str | None, *, remote: str, base: str,
+            allow_breaking: bool, kind: str, engine: Engine, validator: Validator,
+            forge: Callable[[], Forge], now: datetime | None = None) -> Outcome:
+    """Carry out a promotion or rollback; on any failure nothing the user owns has changed."""
+    git = Git(root)
+    prefix = git_prefix(git, root)
+    client = forge()  # token and repository problems surface before anything is changed
+    sha = fetch_base(git, remote, base)
+    with extracted_tree(git, sha) as before:
+        plan = make_plan(before / prefix, prefix, git, sha, base, model, to_env, version, allow_breaking, kind, now)
+        if not plan.passed:
+            failed = ", ".join(r.name for r in plan.gate_results if not r.passed)
+            raise GateFailed(f"gate(s) failed: {failed}; nothing was changed", plan=plan)
+        scratch_branch = f"mlops-tmp/{uuid.uuid4().hex[:12]}"
+        try:
+            with git.worktree(sha, scratch_branch) as tree:
+                (tree / prefix / plan.pin_path).write_text(plan.pin_text, encoding="utf-8")
+                plan.changes = render_changes(engine, before / prefix, tree / prefix, plan.target)
+                if not plan.changes:
+                    raise GateFailed(f"{plan.model} {plan.version} is already what {plan.target.name} runs; "
+                                     "nothing to promote", plan=plan)
+                check_validation(validator, tree / prefix, plan.target)
+                git.run("add", "--", f"{prefix}{plan.pin_path}", cwd=tree)
+                git.run("commit", "--quiet", "-m", plan.commit_message(), cwd=tree)
+                return _publish(git, remote, plan, scratch_branch, client)
+        finally:
+            git.run("branch", "-D", scratch_branch, check=False)
+
+
+def _publish(git: Git, remote: str, plan: Plan, local_branch: str, client: Forge) -> Outcome:
+    """Push the branch and open the pull request; undo the push if the pull request fails."""
+    previous_sha = remote_branch_sha(git, remote, plan.branch)
+    keep = f"refs/mlops/previous-{uuid.uuid4().hex[:12]}"
+    if previous_sha is not None:
+        git.run("fetch", "--quiet", "--no-tags", "--refmap=", remote, f"+refs/heads/{plan.branch}:{keep}")
+    try:
+        lease = f"--force-with-lease=refs/heads/{plan.branch}:{previous_sha or ''}"
+        git.run("push", "--quiet", lease, remote, f"{local_branch}:refs/heads/{plan.branch}")
+        try:
+            pull_request, created = client.open_or_update_pull_request(
+                head=plan.branch, base=plan.base, title=plan.title, body=pull_request_body(plan),
+                labels=plan.labels, reviewers=plan.reviewers,
+            )
+        except BaseException:
+            if previous_sha is None:
+                git.run("push", "--quiet", remote, "--delete", f"refs/heads/{plan.branch}", check=False)
+            else:
+                git.run("push", "--quiet", "--force", remote, f"{keep}:refs/heads/{plan.branch}", check=False)
+            raise
+    finally:
+        git.run("update-ref", "-d", keep, check=False)
+    return Outcome(plan, pull_request, created)

@@ -1,0 +1,109 @@
+"""Which version of each model runs in each environment, and since when (from git history).
+
+Read from the pin files of the checkout and their history on HEAD, so it answers for the branch
+you are on without a cluster; open promotion pull requests are added when a forge answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .config import Config
+from .git import Git
+from .promote import BRANCH_PREFIX, pin_path, pin_version, pinned_since
+
+
+@dataclass(frozen=True)
+class Cell:
+    version: str | None
+    since: datetime | None
+
+
+@dataclass(frozen=True)
+class OpenPromotion:
+    number: int
+    url: str
+    branch: str
+    title: str
+
+
+@dataclass
+class StatusTable:
+    environments: tuple[str, ...]
+    rows: dict[str, dict[str, Cell]]
+    promotions: list[OpenPromotion]
+    note: str | None = None
+
+
+def model_names(root: Path) -> list[str]:
+    return sorted(p.parent.name for p in (root / "models").glob("*/model.yaml"))
+
+
+def collect(config: Config, git: Git | None) -> StatusTable:
+    rows: dict[str, dict[str, Cell]] = {}
+    prefix = ""
+    if git is not None:
+        relative = config.root.resolve().relative_to(git.toplevel().resolve()).as_posix()
+        prefix = "" if relative == "." else f"{relative}/"
+    for model in model_names(config.root):
+        cells = {}
+        for target in config.environments:
+            path = pin_path(target, model)
+            try:
+                version = pin_version((config.root / path).read_text(encoding="utf-8"))
+            except OSError:
+                version = None
+            since = None
+            if version is not None and git is not None and git.rev_parse("HEAD") is not None:
+                since = pinned_since(git, "HEAD", prefix + path, version)
+            cells[target.name] = Cell(version, since)
+        rows[model] = cells
+    return StatusTable(config.environment_names, rows, [])
+
+
+def promotion_of(branch: str) -> bool:
+    return branch.startswith(BRANCH_PREFIX)
+
+
+def _cell_text(cell: Cell) -> str:
+    if cell.version is None:
+        return "—"
+    return f"{cell.version} (since {cell.since:%Y-%m-%d})" if cell.since else cell.version
+
+
+def render_text(table: StatusTable) -> str:
+    headers = ["model", *table.environments]
+    lines = [[model, *(_cell_text(cells[env]) for env in table.environments)] for model, cells in table.rows.items()]
+    widths = [max(len(row[i]) for row in [headers, *lines]) for i in range(len(headers))]
+    text = "\n".join("  ".join(value.ljust(widths[i]) for i, value in enumerate(row)).rstrip()
+                     for row in [headers, *lines]) + "\n"
+    if table.promotions:
+        text += "\nopen promotion pull requests:\n"
+        text += "".join(f"  #{p.number} {p.title} ({p.url})\n" for p in table.promotions)
+    if table.note:
+        text += f"\n{table.note}\n"
+    return text
+
+
+def render_markdown(table: StatusTable) -> str:
+    lines = ["| Model | " + " | ".join(table.environments) + " |",
+             "| --- |" + " --- |" * len(table.environments)]
+    for model, cells in table.rows.items():
+        lines.append(f"| `{model}` | " + " | ".join(_cell_text(cells[env]) for env in table.environments) + " |")
+    if table.promotions:
+        lines += ["", "Open promotion pull requests:", ""]
+        lines += [f"- [#{p.number}]({p.url}) {p.title}" for p in table.promotions]
+    return "\n".join(lines) + "\n"
+
+
+def as_json(table: StatusTable) -> dict[str, object]:
+    return {
+        "environments": list(table.environments),
+        "models": {model: {env: {"version": cell.version, "since": cell.since.isoformat() if cell.since else None}
+                           for env, cell in cells.items()} for model, cells in table.rows.items()},
+        "openPromotions": [{"number": p.number, "url": p.url, "branch": p.branch, "title": p.title}
+                           for p in table.promotions],
+        "note": table.note,
+    }
