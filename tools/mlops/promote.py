@@ -346,11 +346,13 @@ def _publish(git: Git, remote: str, plan: Plan, local_branch: str, client: Forge
                 head=plan.branch, base=plan.base, title=plan.title, body=pull_request_body(plan),
                 labels=plan.labels, reviewers=plan.reviewers,
             )
-        except BaseException:
+        except BaseException as error:
             if previous_sha is None:
                 git.run("push", "--quiet", remote, "--delete", f"refs/heads/{plan.branch}", check=False)
             else:
                 git.run("push", "--quiet", "--force", remote, f"{keep}:refs/heads/{plan.branch}", check=False)
+            if isinstance(error, OutsideError):
+                raise OutsideError(f"{error}; the push of {plan.branch} was undone, nothing changed") from None
             raise
     finally:
         git.run("update-ref", "-d", keep, check=False)

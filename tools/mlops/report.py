@@ -223,7 +223,7 @@ def _sarif(findings: Sequence[Finding], context: ReportContext) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\r", " ").replace("\n", "<br>").replace("<", "&lt;")
+    return text.replace("<", "&lt;").replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
 
 
 def _markdown(findings: Sequence[Finding], context: ReportContext) -> str:

@@ -37,7 +37,8 @@ class ValidationRun:
 
     @property
     def objects_checked(self) -> int:
-        return sum(len(items) for items in self.manifests.values())
+        chosen = {target.name for target in self.targets}
+        return sum(len(items) for name, items in self.manifests.items() if name in chosen)
 
 
 def _source_findings(target: Target, tree: KustomizeTree, repo_root: Path) -> list[Finding]:
@@ -119,10 +120,13 @@ def _shapeless_resources(target: Target, tree: KustomizeTree, repo_root: Path) -
     return findings
 
 
-def _schema_findings(run: ValidationRun, store: SchemaStore, sources: SourceIndex) -> list[Finding]:
+def _schema_findings(run: ValidationRun, store: SchemaStore, sources: SourceIndex,
+                     chosen: set[str]) -> list[Finding]:
     findings: list[Finding] = []
     missing: dict[tuple[str, str], list[Manifest]] = {}
-    for manifests in run.manifests.values():
+    for name, manifests in run.manifests.items():
+        if name not in chosen:
+            continue
         for manifest in manifests:
             compiled = store.get(manifest.api_version, manifest.kind)
             if compiled is None:
@@ -148,29 +152,38 @@ def _schema_findings(run: ValidationRun, store: SchemaStore, sources: SourceInde
 
 def run_validation(config: Config, targets: list[Target], engine: Engine, store: SchemaStore,
                    policies: PolicyHook | None = None) -> ValidationRun:
-    """Render and check every target; every problem becomes a finding."""
+    """Render and check the chosen targets; every problem becomes a finding.
+
+    Every target of mlops.yaml is rendered, even when only some are chosen, because policies
+    look across targets (a hardware profile rendered by the platform, the Argo CD objects that
+    point at an overlay); only findings about the chosen targets are reported.
+    """
     root = config.root
+    chosen = {target.name for target in targets}
     run = ValidationRun(config=config, targets=targets, sources=SourceIndex(root))
+    context = [*targets, *(t for t in config.all_targets if t.name not in chosen)]
     to_render: list[Target] = []
-    for target in targets:
+    findings: list[Finding] = []
+    for target in context:
         tree = walk(root / target.path, root)
         run.trees[target.name] = tree
         blocking = _source_findings(target, tree, root)
-        run.findings += blocking
+        findings += blocking
         if not blocking:
             to_render.append(target)
     results = render_many(engine, [root / t.path for t in to_render])
     for target, result in zip(to_render, results, strict=True):
         if result.error is not None:
-            run.findings += _render_failure(target, result, run.trees[target.name], root)
+            findings += _render_failure(target, result, run.trees[target.name], root)
             continue
-        manifests, findings = parse_rendered(result, target.name, target.path,
-                                             OriginIndex(run.trees[target.name], root))
+        manifests, shape_findings = parse_rendered(result, target.name, target.path,
+                                                   OriginIndex(run.trees[target.name], root))
         run.manifests[target.name] = manifests
-        run.findings += findings
+        findings += shape_findings
     assert run.sources is not None
-    run.findings += _schema_findings(run, store, run.sources)
+    findings += _schema_findings(run, store, run.sources, chosen)
     if policies is not None:
-        run.findings += policies(run)
-    run.findings.sort(key=Finding.sort_key)
+        findings += policies(run)
+    run.findings = sorted((f for f in findings if f.environment is None or f.environment in chosen),
+                          key=Finding.sort_key)
     return run
