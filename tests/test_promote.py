@@ -61,6 +61,7 @@ def workspace(tmp_path: Path, repo_root: Path, shared_schemas: Path, monkeypatch
     monkeypatch.setenv("GITHUB_REPOSITORY", github.repository)
     monkeypatch.setenv("GITHUB_TOKEN", "test-token")
     monkeypatch.delenv("GH_TOKEN", raising=False)
+    monkeypatch.delenv("GITHUB_SERVER_URL", raising=False)
     yield clone, remote
 
 
@@ -279,7 +280,28 @@ def test_pull_request_body_structure(workspace: tuple[Path, Path], github: Any) 
     assert "| Gate | Result | Details |" in body and "| metrics | ✅ pass |" in body
     assert "<details><summary>changed: <code>InferenceService/mlops-test/fraud-detection</code></summary>" in body
     assert "```diff" in body and "mlops rollback fraud-detection --env test" in body
+    assert "|\n\n<details>" in body  # GitHub renders HTML after a table only after a blank line
+    web = f"{github.url}/{github.repository}"  # no GITHUB_SERVER_URL: the web root is the API's host
+    assert f"]({web}/blob/mlops/promote/fraud-detection-test-1.2.0/overlays/test/models/fraud-detection.yaml)" in body
+    assert f"]({web}/commit/" in body and f"]({web}/blob/" in body
     assert len(body) <= 65_536
+
+
+def test_body_is_trimmed_to_githubs_limit() -> None:
+    from mlops.config import Target
+    from mlops.diff import ObjectChange
+    from mlops.gates import GateResult
+    from mlops.pr_body import MAX_BODY, pull_request_body
+    from mlops.promote import Plan
+
+    changes = [ObjectChange("changed", "ConfigMap", "ns", f"cm-{i}", "-a\n+b\n" * 400) for i in range(40)]
+    plan = Plan(kind="promote", model="m", version="1.0.0", target=Target("prod", "overlays/prod", is_environment=True),
+                previous=None, current_version=None, branch="mlops/promote/m-prod-1.0.0",
+                pin_path="overlays/prod/models/m.yaml", pin_text="", gate_results=[GateResult("order", True, "ok")],
+                breaking=False, lineage={}, reviewers=[], base="main", base_sha="0" * 40, changes=changes)
+    body = pull_request_body(plan)
+    assert len(body) <= MAX_BODY
+    assert "left out to fit the size limit" in body and "mlops rollback m --env prod" in body
 
 
 def test_status_matrix(workspace: tuple[Path, Path], github: Any) -> None:  # noqa: F811

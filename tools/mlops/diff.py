@@ -89,8 +89,7 @@ def render_markdown(changes: list[ObjectChange], heading: str, limit: int | None
         return "\n".join([*lines, "No differences in the rendered objects.", ""])
     lines += ["| Change | Object |", "| --- | --- |"]
     lines += [f"| {change.status} | `{change.title}` |" for change in changes]
-    lines.append("")
-    text = "\n".join(lines)
+    text = "\n".join(lines) + "\n\n"  # GitHub needs a blank line between a table and HTML
     omitted = 0
     for change in changes:
         block = (f"<details><summary>{change.status}: <code>{change.title}</code></summary>\n\n"

@@ -7,6 +7,7 @@ trimmed with a note when the whole would not fit.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from .diff import render_markdown
@@ -15,14 +16,24 @@ if TYPE_CHECKING:
     from .promote import Plan
 
 MAX_BODY = 65_536
+_SHA = re.compile(r"^[0-9a-f]{7,40}$")
 _MARGIN = 200
+
+
+def _is_sha(text: str) -> bool:
+    return bool(_SHA.match(text))
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def pull_request_body(plan: Plan) -> str:
+def _link(text: str, web_url: str | None, ref: str, path: str) -> str:
+    return f"[`{text}`]({web_url}/blob/{ref}/{path})" if web_url else f"`{text}`"
+
+
+def pull_request_body(plan: Plan, web_url: str | None = None) -> str:
+    """The body; `web_url` (https://github.com/owner/name) turns files and commits into links."""
     action = "Rolls back" if plan.kind == "rollback" else "Promotes"
     source = f" from **{plan.previous.name}**" if plan.previous and plan.kind == "promote" else ""
     head = [
@@ -38,9 +49,16 @@ def pull_request_body(plan: Plan) -> str:
     gates = ["", "### Gates", "", "| Gate | Result | Details |", "| --- | --- | --- |"]
     gates += [f"| {r.name} | {'✅ pass' if r.passed and not r.skipped else ('⏭ skipped' if r.skipped else '❌ fail')} "
               f"| {_cell(r.detail)} |" for r in plan.gate_results]
-    lineage = ["", "### Version", "", "| | |", "| --- | --- |", f"| model | `{plan.model}` |",
-               f"| version | `{plan.version}` |", f"| pin file | `{plan.pin_path}` |"]
-    lineage += [f"| {_cell(key)} | `{_cell(str(value))}` |" for key, value in plan.lineage.items()]
+    catalog = f"models/{plan.model}/model.yaml"
+    lineage = ["", "### Version", "", "| | |", "| --- | --- |",
+               f"| model | {_link(plan.model, web_url, plan.base_sha, catalog)} |",
+               f"| version | `{plan.version}` |",
+               f"| pin file | {_link(plan.pin_path, web_url, plan.branch, plan.pin_path)} |"]
+    for key, value in plan.lineage.items():
+        shown = f"`{_cell(str(value))}`"
+        if key == "commit" and web_url and _is_sha(str(value)):
+            shown = f"[`{str(value)[:12]}`]({web_url}/commit/{value})"
+        lineage.append(f"| {_cell(key)} | {shown} |")
     rollback = [
         "", "### Roll back", "",
         "Before the merge: close this pull request. After it: revert the merge commit, or run",

@@ -343,7 +343,8 @@ def _publish(git: Git, remote: str, plan: Plan, local_branch: str, client: Forge
         git.run("push", "--quiet", lease, remote, f"{local_branch}:refs/heads/{plan.branch}")
         try:
             pull_request, created = client.open_or_update_pull_request(
-                head=plan.branch, base=plan.base, title=plan.title, body=pull_request_body(plan),
+                head=plan.branch, base=plan.base, title=plan.title,
+                body=pull_request_body(plan, getattr(client, "web_url", None)),
                 labels=plan.labels, reviewers=plan.reviewers,
             )
         except BaseException as error:

@@ -7,6 +7,7 @@ promotion can undo its push and tell the user what to do.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,16 @@ def repository_from_remote_url(url: str) -> str | None:
     return f"{match.group('owner')}/{match.group('name')}"
 
 
+def web_root(api_url: str) -> str:
+    """The web address behind an API root: api.github.com -> github.com, GHE's /api/v3 -> the host."""
+    configured = os.environ.get("GITHUB_SERVER_URL", "").strip()
+    if configured:
+        return configured.rstrip("/")
+    if api_url.rstrip("/") == PUBLIC_API:
+        return "https://github.com"
+    return api_url.rstrip("/").removesuffix("/api/v3")
+
+
 def _pull(data: dict[str, Any]) -> PullRequest:
     return PullRequest(
         number=int(data["number"]), url=str(data.get("html_url", "")), head=str(data["head"]["ref"]),
@@ -60,6 +71,7 @@ class GitHub:
         self.owner = repository.split("/")[0]
         self._client = client or httpx.Client(timeout=timeout)
         self._base = api_url.rstrip("/")
+        self.web_url = f"{web_root(self._base)}/{repository}"
         self._headers = {
             "Accept": "application/vnd.github+json",
             "Authorization": f"Bearer {token}",
