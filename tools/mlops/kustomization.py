@@ -66,10 +66,11 @@ def is_remote(value: str) -> bool:
 
 
 def relative(path: Path, repo_root: Path) -> str:
-    try:
-        return path.resolve().relative_to(repo_root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
+    """A repository-relative name for a path (already-resolved paths take the fast way)."""
+    for candidate, root in ((path, repo_root), (path.resolve(), repo_root.resolve())):
+        if candidate.is_relative_to(root):
+            return candidate.relative_to(root).as_posix()
+    return str(path)
 
 
 def walk(folder: Path, repo_root: Path) -> KustomizeTree:

@@ -112,8 +112,8 @@ def _one_line(text: str) -> str:
     return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
-# C0/C1 controls (ESC would drive the terminal), lone surrogates and non-characters: XML forbids
-# them all, and none of them belongs on a terminal. Tab, LF and CR are handled by each writer.
+# C0 controls, lone surrogates and U+FFFE/U+FFFF cannot appear in XML 1.0 at all, escaped or not;
+# C0 and C1 controls (ESC above all) would drive a terminal. Tab, LF and CR are each writer's business.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -301,9 +301,9 @@ def _junit_case(suite: ElementTree.Element, suite_name: str, finding: Finding, t
         line = _line(finding)
         if line:
             case.set("line", str(line))
-    body = "\n".join(part for part in (
+    body = "\n".join(part for part in (  # the suite and classname already say the environment
         _where(finding),
-        _subject(finding),
+        str(finding.object) if finding.object else "",
         _detail(finding),
         f"Fix: {finding.fix}" if finding.fix else "",
     ) if part)
@@ -504,6 +504,7 @@ def _markdown(findings: Sequence[Finding], context: ReportContext) -> str:
                   "| --- | --- | --- | --- | --- | --- |", *kept]
         if len(kept) < len(active):
             lines += ["", f"_{_plural(len(active) - len(kept), 'more finding')} not shown: see the job's log._"]
+            budget = 0  # no waived rows while findings that need work are missing
     if waived:
         kept, budget = _fit([_md_waived_row(f) for f in waived], budget)
         lines += ["", f"<details><summary>{_plural(len(waived), 'waived finding')}</summary>", "",

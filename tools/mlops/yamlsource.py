@@ -134,21 +134,19 @@ def _duplicate_keys(node: yaml.Node) -> Iterator[YamlProblem]:
             stack.extend(current.value)
 
 
-def check_text(text: str) -> list[YamlProblem]:
-    """Syntax, duplicate keys and alias expansion of one file's text."""
-    problems: list[YamlProblem] = []
+def _compose(text: str) -> tuple[list[yaml.Node], list[YamlProblem]]:
+    """Compose every document once and check it: syntax, alias expansion, duplicate keys."""
     try:
-        nodes = list(yaml.compose_all(text, Loader=FastLoader))
+        nodes = [node for node in yaml.compose_all(text, Loader=FastLoader) if node is not None]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         reason = error.problem or error.context or "malformed YAML"
-        return [YamlProblem("yaml-syntax", f"malformed YAML: {reason}", mark.line + 1 if mark else None,
-                            "fix the YAML syntax at that line")]
+        return [], [YamlProblem("yaml-syntax", f"malformed YAML: {reason}", mark.line + 1 if mark else None,
+                                "fix the YAML syntax at that line")]
     except yaml.YAMLError as error:
-        return [YamlProblem("yaml-syntax", f"malformed YAML: {error}", None, "fix the YAML syntax")]
+        return [], [YamlProblem("yaml-syntax", f"malformed YAML: {error}", None, "fix the YAML syntax")]
+    problems: list[YamlProblem] = []
     for node in nodes:
-        if node is None:
-            continue
         if "*" in text:
             size = _expanded_size(node, {})
             if size > MAX_EXPANDED_NODES:
@@ -161,7 +159,12 @@ def check_text(text: str) -> list[YamlProblem]:
                 ))
                 continue
         problems.extend(_duplicate_keys(node))
-    return problems
+    return nodes, problems
+
+
+def check_text(text: str) -> list[YamlProblem]:
+    """Syntax, duplicate keys and alias expansion of one file's text."""
+    return _compose(text)[1]
 
 
 def could_be_alias_bomb(raw: bytes) -> bool:
@@ -171,14 +174,10 @@ def could_be_alias_bomb(raw: bytes) -> bool:
 
 def load_documents(text: str, file: str) -> list[SourceDocument]:
     """Every non-empty document of a file, with positions. Malformed input raises UsageError."""
-    for problem in check_text(text):
+    nodes, problems = _compose(text)
+    for problem in problems:
         raise UsageError(f"{problem.message}; {problem.fix}", file=file, line=problem.line)
-    documents = []
-    for node in yaml.compose_all(text, Loader=FastLoader):
-        if node is None:
-            continue
-        documents.append(SourceDocument(data=_construct(node), node=node))
-    return documents
+    return [SourceDocument(data=_construct(node), node=node) for node in nodes]
 
 
 def _construct(node: yaml.Node) -> Any:

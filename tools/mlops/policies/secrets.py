@@ -1,0 +1,107 @@
+"""No credentials in Git: neither as Secret objects nor as strings anywhere in a YAML or JSON file.
+
+A Secret in a GitOps repository is a credential in every clone, fork and CI log forever; the
+template takes credentials from a vault through ExternalSecrets (or SealedSecrets). The file scan
+looks at the repository's files themselves, so it also catches keys in files no kustomization
+renders (a notes file, a test fixture, a values file).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..findings import Severity
+from .base import PolicyContext, Rule, Scope, Violation
+
+_SKIP_FOLDERS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache",
+                 ".pytest_cache", "build", "dist"}
+_SUFFIXES = (".yaml", ".yml", ".json")
+MAX_FILE_BYTES = 2 * 1024 * 1024
+
+#: (what, pattern) — each pattern's group 1 is the secret itself.
+PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("an AWS access key id", re.compile(r"\b((?:AKIA|ASIA)[0-9A-Z]{16})\b")),
+    ("an AWS secret access key", re.compile(
+        r"(?i)aws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+=]{40})\b")),
+    ("a GitHub token", re.compile(r"\b((?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,})\b")),
+    ("a Slack token", re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]{10,})\b")),
+    ("a Google API key", re.compile(r"\b(AIza[0-9A-Za-z_-]{35})\b")),
+    ("a private key", re.compile(r"(-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----)")),
+    ("a JSON Web Token", re.compile(r"\b(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})")),
+    ("a password or token value", re.compile(
+        r"(?i)^\s*[\"']?(?:password|passwd|secret|token|api_?key|access_?key)[\"']?\s*:\s*[\"']?"
+        r"([^\s\"'{}$<>]{12,})[\"']?\s*$")),
+]
+
+
+def _mask(value: str) -> str:
+    return value[:4] + "…" if len(value) > 4 else "…"
+
+
+def _looks_random(value: str) -> bool:
+    """Generic `password: ...` values count only when they look like a secret, not a reference."""
+    classes = sum(bool(re.search(pattern, value)) for pattern in (r"[a-z]", r"[A-Z]", r"\d", r"[^A-Za-z0-9]"))
+    return classes >= 3 and not value.startswith(("http", "/", "${", "ref+", "vault:", "secret:"))
+
+
+def repository_files(root: Path) -> Iterator[Path]:
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = sorted(d for d in subfolders if d not in _SKIP_FOLDERS
+                               and (not d.startswith(".") or d == ".github"))
+        for name in sorted(files):
+            if name.endswith(_SUFFIXES):
+                yield Path(folder) / name
+
+
+def scan_text(text: str) -> Iterator[tuple[int, str, str]]:
+    """(line, what, masked value) for every credential-like string."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        for what, pattern in PATTERNS:
+            match = pattern.search(line)
+            if match is None:
+                continue
+            value = match.group(1)
+            if what == "a password or token value" and not _looks_random(value):
+                continue
+            yield number, what, _mask(value)
+            break
+
+
+def _check_files(context: PolicyContext) -> Iterator[Violation]:
+    for path in repository_files(context.root):
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                continue
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        display = path.relative_to(context.root).as_posix()
+        for line, what, masked in scan_text(text):
+            yield Violation(f"{display} holds what looks like {what} ({masked})", file=display, line=line)
+
+
+def _check_secret_objects(context: PolicyContext) -> Iterator[Violation]:
+    for manifest in context.objects(Scope.ALL):
+        if manifest.kind != "Secret" or manifest.api_version != "v1":
+            continue
+        for field_name in ("data", "stringData"):
+            if manifest.data.get(field_name):
+                keys = ", ".join(sorted(manifest.data[field_name]))
+                yield Violation(f"Secret {manifest.name} carries {field_name} ({keys}) in Git", manifest, field_name)
+
+
+RULES: list[Rule] = [
+    Rule("secret-in-git", "No Secret with data or stringData is rendered from the repository",
+         "Base64 is not encryption: a Secret in Git is a credential in every clone, fork and CI log. "
+         "Let the External Secrets Operator (ExternalSecret) or Sealed Secrets (SealedSecret) create it.",
+         "replace the Secret with an ExternalSecret (or a SealedSecret) that creates it", _check_secret_objects,
+         severity=Severity.ERROR, scope=Scope.ALL),
+    Rule("credential-in-file", "No credential-like string in any YAML or JSON file of the repository",
+         "Cloud keys, tokens, private keys and literal passwords are found by pattern in every YAML and JSON "
+         "file (also files no kustomization renders). Rotate a key that was committed: history keeps it.",
+         "remove the value, rotate it, and reference it from your vault instead", _check_files,
+         severity=Severity.ERROR, scope=Scope.REPOSITORY),
+]
