@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from . import __version__, catalog_edit
+from . import __version__
 from . import config as config_module
 from . import diff as diff_module
 from . import promote as promote_module
@@ -478,6 +478,8 @@ def model_add_version(model_name: str, version: str, uri: str, digest: str | Non
     A version that exists already, a version that is not semver, an oci:// URI without a
     digest or a metric that is not a number changes nothing and exits 2.
     """
+    from . import catalog_edit  # ruamel.yaml is only needed here
+
     cfg = _load_config(repo)
     path = catalog_edit.add_version(
         cfg.root, cfg, model_name, version=version, uri=uri, digest=digest, metrics=metrics, commit=commit,

@@ -9,6 +9,7 @@ file and line that caused it. Policies reuse the walk to see remote bases.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -66,21 +67,38 @@ def is_remote(value: str) -> bool:
 
 
 def relative(path: Path, repo_root: Path) -> str:
-    """A repository-relative name for a path (already-resolved paths take the fast way)."""
-    for candidate, root in ((path, repo_root), (path.resolve(), repo_root.resolve())):
-        if candidate.is_relative_to(root):
-            return candidate.relative_to(root).as_posix()
+    """A repository-relative name for a path (string work first: this runs for every file)."""
+    text, root = str(path), str(repo_root)
+    if text.startswith(root + os.sep):
+        return text[len(root) + 1:].replace(os.sep, "/")
+    resolved, resolved_root = path.resolve(), repo_root.resolve()
+    if resolved.is_relative_to(resolved_root):
+        return resolved.relative_to(resolved_root).as_posix()
     return str(path)
 
 
-def walk(folder: Path, repo_root: Path) -> KustomizeTree:
-    """Walk a Kustomize root and every local base it includes."""
+def walk(folder: Path, repo_root: Path, cache: dict[Path, SourceDocument] | None = None) -> KustomizeTree:
+    """Walk a Kustomize root and every local base it includes.
+
+    `cache` shares parsed kustomization files between the roots of one run: environments
+    include the same bases and models, so each file is read once.
+    """
     tree = KustomizeTree(root=folder)
-    _walk_folder(folder.resolve(), repo_root.resolve(), tree, None)
+    _walk_folder(folder.resolve(), repo_root.resolve(), tree, None, {} if cache is None else cache)
     return tree
 
 
-def _walk_folder(folder: Path, repo_root: Path, tree: KustomizeTree, via: Reference | None) -> None:
+def _load(kustomization: Path, display: str, cache: dict[Path, SourceDocument]) -> SourceDocument | None:
+    if kustomization not in cache:
+        documents = load_file(kustomization, display)
+        if not documents or not isinstance(documents[0].data, dict):
+            raise UsageError("a kustomization must be a YAML mapping", file=display, line=1)
+        cache[kustomization] = documents[0]
+    return cache[kustomization]
+
+
+def _walk_folder(folder: Path, repo_root: Path, tree: KustomizeTree, via: Reference | None,
+                 cache: dict[Path, SourceDocument]) -> None:
     kustomization = find_kustomization(folder)
     if kustomization is None:
         if via is not None:
@@ -91,10 +109,8 @@ def _walk_folder(folder: Path, repo_root: Path, tree: KustomizeTree, via: Refere
     if kustomization in tree.kustomizations:
         return
     display = relative(kustomization, repo_root)
-    documents = load_file(kustomization, display)
-    document = documents[0] if documents else None
-    if document is None or not isinstance(document.data, dict):
-        raise UsageError("a kustomization must be a YAML mapping", file=display, line=1)
+    document = _load(kustomization, display, cache)
+    assert document is not None
     tree.kustomizations[kustomization] = document
     tree.files.add(kustomization)
     for reference, kind in _references(document, display, folder):
@@ -111,7 +127,7 @@ def _walk_folder(folder: Path, repo_root: Path, tree: KustomizeTree, via: Refere
                 tree.problems.append((reference, f"{reference.value!r} is a folder, a file is expected",
                                       "name a file"))
             else:
-                _walk_folder(target, repo_root, tree, reference)
+                _walk_folder(target, repo_root, tree, reference, cache)
         elif target.is_file():
             tree.files.add(target)
         else:

@@ -30,6 +30,17 @@ class OriginIndex:
     repo_root: Path
     _declared: dict[tuple[str, str], list[tuple[str | None, str]]] | None = None
     _affixes: list[tuple[str, str]] = field(default_factory=list)
+    #: identities by file, shared by the targets of one run (environments share their bases)
+    shared: dict[Path, list[tuple[str, str, str | None]]] = field(default_factory=dict)
+
+    def _identities(self, path: Path) -> list[tuple[str, str, str | None]]:
+        if path not in self.shared:
+            try:
+                documents = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=FastLoader))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                documents = []
+            self.shared[path] = [_identity(document) for document in documents]
+        return self.shared[path]
 
     def _build(self) -> dict[tuple[str, str], list[tuple[str | None, str]]]:
         declared: dict[tuple[str, str], list[tuple[str | None, str]]] = {}
@@ -38,12 +49,7 @@ class OriginIndex:
             if reference.field not in ("resources", "bases") or path is None or not path.is_file():
                 continue
             display = relative(path, self.repo_root)
-            try:
-                documents = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=FastLoader))
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
-                continue
-            for document in documents:
-                kind, name, namespace = _identity(document)
+            for kind, name, namespace in self._identities(path):
                 if kind and name:
                     declared.setdefault((kind, name), []).append((namespace, display))
         affixes = {("", "")}

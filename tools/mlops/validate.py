@@ -6,19 +6,21 @@ One pipeline for every output format (as kubeconform does): this module only pro
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .config import Config, Target
 from .errors import MlopsError
 from .findings import Finding, Severity
 from .kustomization import KustomizeTree, find_kustomization, relative, walk
-from .kustomize import Engine, RenderResult, render_many
+from .kustomize import Engine, RenderResult, render
 from .manifests import Manifest, SourceIndex, parse_rendered
 from .origins import OriginIndex
 from .schemas.store import SchemaStore
-from .yamlsource import check_text, could_be_alias_bomb, decode_utf8, load_file
+from .yamlsource import SourceDocument, check_text, could_be_alias_bomb, decode_utf8, load_file
 
 #: Called with every target's objects once schemas are checked; returns more findings.
 PolicyHook = Callable[["ValidationRun"], list[Finding]]
@@ -41,35 +43,40 @@ class ValidationRun:
         return sum(len(items) for name, items in self.manifests.items() if name in chosen)
 
 
-def _source_findings(target: Target, tree: KustomizeTree, repo_root: Path) -> list[Finding]:
-    """Problems that must stop a render before kustomize sees the files."""
+def _source_findings(target: Target, tree: KustomizeTree, repo_root: Path,
+                     checked: dict[Path, list[Finding]]) -> list[Finding]:
+    """Problems that must stop a render before kustomize sees the files.
+
+    `checked` keeps each file's verdict for the run: environments share most of their files.
+    """
     findings = [
         Finding("kustomize-reference", Severity.ERROR, message, file=ref.kustomization, line=ref.line,
                 environment=target.name, fix=fix)
         for ref, message, fix in tree.problems
     ]
     for path in sorted(tree.files):
-        display = relative(path, repo_root)
-        try:
-            raw = path.read_bytes()
-        except OSError as error:
-            findings.append(Finding("yaml-syntax", Severity.ERROR, f"cannot read: {error.strerror}",
-                                    file=display, environment=target.name))
-            continue
-        try:
-            text = decode_utf8(raw, display)
-        except Exception as error:  # UsageError: keep it as a finding with its line
-            findings.append(Finding("yaml-encoding", Severity.ERROR, str(error), file=display,
-                                    line=getattr(error, "line", None), environment=target.name,
-                                    fix="save the file as UTF-8"))
-            continue
-        if could_be_alias_bomb(raw):
-            findings += [
-                Finding(problem.rule, Severity.ERROR, problem.message, file=display, line=problem.line,
-                        environment=target.name, fix=problem.fix)
-                for problem in check_text(text) if problem.rule == "yaml-alias-bomb"
-            ]
+        if path not in checked:
+            checked[path] = _file_findings(path, repo_root)
+        findings += [replace(finding, environment=target.name) for finding in checked[path]]
     return findings
+
+
+def _file_findings(path: Path, repo_root: Path) -> list[Finding]:
+    """UTF-8 and alias-bomb problems of one file (the caller fills in the environment)."""
+    display = relative(path, repo_root)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        return [Finding("yaml-syntax", Severity.ERROR, f"cannot read: {error.strerror}", file=display)]
+    try:
+        text = decode_utf8(raw, display)
+    except MlopsError as error:
+        return [Finding("yaml-encoding", Severity.ERROR, str(error), file=display, line=error.line,
+                        fix="save the file as UTF-8")]
+    if not could_be_alias_bomb(raw):
+        return []
+    return [Finding(problem.rule, Severity.ERROR, problem.message, file=display, line=problem.line, fix=problem.fix)
+            for problem in check_text(text) if problem.rule == "yaml-alias-bomb"]
 
 
 def _render_failure(target: Target, result: RenderResult, tree: KustomizeTree, repo_root: Path) -> list[Finding]:
@@ -162,24 +169,31 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
     chosen = {target.name for target in targets}
     run = ValidationRun(config=config, targets=targets, sources=SourceIndex(root))
     context = [*targets, *(t for t in config.all_targets if t.name not in chosen)]
-    to_render: list[Target] = []
     findings: list[Finding] = []
-    for target in context:
-        tree = walk(root / target.path, root)
-        run.trees[target.name] = tree
-        blocking = _source_findings(target, tree, root)
-        findings += blocking
-        if not blocking:
-            to_render.append(target)
-    results = render_many(engine, [root / t.path for t in to_render])
-    for target, result in zip(to_render, results, strict=True):
-        if result.error is not None:
-            findings += _render_failure(target, result, run.trees[target.name], root)
-            continue
-        manifests, shape_findings = parse_rendered(result, target.name, target.path,
-                                                   OriginIndex(run.trees[target.name], root))
-        run.manifests[target.name] = manifests
-        findings += shape_findings
+    kustomizations: dict[Path, SourceDocument] = {}
+    checked: dict[Path, list[Finding]] = {}
+    identities: dict[Path, list[tuple[str, str, str | None]]] = {}
+    # kustomize runs in other processes: each root is submitted as soon as its sources are checked,
+    # and each result is read while the others still render.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(context), os.cpu_count() or 1))) as pool:
+        pending: dict[Future[RenderResult], Target] = {}
+        for target in context:
+            tree = walk(root / target.path, root, kustomizations)
+            run.trees[target.name] = tree
+            blocking = _source_findings(target, tree, root, checked)
+            findings += blocking
+            if not blocking:
+                pending[pool.submit(render, engine, root / target.path)] = target
+        for future in as_completed(pending):
+            target, result = pending[future], future.result()
+            if result.error is not None:
+                findings += _render_failure(target, result, run.trees[target.name], root)
+                continue
+            manifests, shape_findings = parse_rendered(result, target.name, target.path,
+                                                       OriginIndex(run.trees[target.name], root, shared=identities))
+            run.manifests[target.name] = manifests
+            findings += shape_findings
+    run.manifests = {t.name: run.manifests[t.name] for t in context if t.name in run.manifests}
     assert run.sources is not None
     findings += _schema_findings(run, store, run.sources, chosen)
     if policies is not None:

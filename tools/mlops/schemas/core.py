@@ -6,13 +6,12 @@ server's strict field validation does and what catches a misspelt field before A
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from functools import cache
 from pathlib import Path
 from typing import Any
-
-import kubernetes_validate
 
 from ..errors import UsageError
 
@@ -22,7 +21,11 @@ _FOLDER = re.compile(r"^v(\d+)\.(\d+)\.\d+-local-strict$")
 
 
 def _schema_root() -> Path:
-    return Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    """The schema folder inside the installed package, found without importing it (it imports jsonschema)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise UsageError("the kubernetes-validate package is not installed; reinstall mlops")
+    return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
 
 
 def available_versions() -> list[tuple[int, int]]:

@@ -14,11 +14,12 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_CATALOG = "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/{group}/{kind}_{version}.json"
 FETCH_TIMEOUT_SECONDS = 10.0
@@ -123,6 +124,8 @@ class Lookup:
         if location.spec in self._unreachable:
             skipped.append(location.spec)
             return None
+        import httpx  # only runs that fetch a schema pay for the HTTP client
+
         try:
             client = self._client or httpx.Client(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=True)
             self._client = client
