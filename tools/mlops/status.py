@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .config import Config
 from .git import Git
-from .promote import BRANCH_PREFIX, pin_path, pin_version, pinned_since
+from .promote import git_prefix, pin_path, pin_version, pinned_since
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,7 @@ def model_names(root: Path) -> list[str]:
 
 def collect(config: Config, git: Git | None) -> StatusTable:
     rows: dict[str, dict[str, Cell]] = {}
-    prefix = ""
-    if git is not None:
-        relative = config.root.resolve().relative_to(git.toplevel().resolve()).as_posix()
-        prefix = "" if relative == "." else f"{relative}/"
+    prefix = git_prefix(git, config.root) if git is not None else ""
     for model in model_names(config.root):
         cells = {}
         for target in config.environments:
@@ -61,10 +58,6 @@ def collect(config: Config, git: Git | None) -> StatusTable:
             cells[target.name] = Cell(version, since)
         rows[model] = cells
     return StatusTable(config.environment_names, rows, [])
-
-
-def promotion_of(branch: str) -> bool:
-    return branch.startswith(BRANCH_PREFIX)
 
 
 def _cell_text(cell: Cell) -> str:
