@@ -34,6 +34,8 @@ BUILTIN_RULES: dict[str, RuleInfo] = {
                  "Every document needs apiVersion, kind and metadata.name."),
         RuleInfo("waiver-reason", "A waiver annotation names no reason or an unknown rule",
                  "Write why the rule does not apply to this object."),
+        RuleInfo("rule-crashed", "A policy rule failed on this repository (a bug in mlops)",
+                 "The other rules still ran; report the object that triggers it."),
     )
 }
 

@@ -16,6 +16,7 @@ from .base import PolicyContext, Rule, Violation
 
 WAIVER_PREFIX = "waive.mlops.dev/"
 WAIVER_RULE_ID = "waiver-reason"
+RULE_CRASHED = "rule-crashed"
 
 
 def _waiver(violation: Violation, rule_id: str) -> str | None:
@@ -74,9 +75,16 @@ def run_rules(rules: Sequence[Rule], context: PolicyContext, sources: SourceInde
         settings = context.config.rules.get(rule.id)
         if settings is not None and not settings.enabled:
             continue
-        for violation in rule.check(context):
-            finding = _finding(rule, violation, context, sources)
-            if finding is not None:
-                findings.append(finding)
+        try:
+            for violation in rule.check(context):
+                finding = _finding(rule, violation, context, sources)
+                if finding is not None:
+                    findings.append(finding)
+        except Exception as error:  # one broken rule must not hide every other finding
+            findings.append(Finding(
+                RULE_CRASHED, Severity.ERROR,
+                f"rule {rule.id} could not check this repository ({type(error).__name__}: {error})",
+                fix="this is a bug in mlops: please report it with the object that triggers it",
+            ))
     findings += _unexplained_waivers(context, {rule.id for rule in rules}, sources)
     return findings
