@@ -7,9 +7,10 @@ the pull request shows every gate to the reviewer, including those that passed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -60,16 +61,19 @@ def order_gate(version: str, previous_environment: str | None, pinned_in_previou
     return GateResult("order", False, f"{previous_environment} runs {shown}, not {version}; promote it there first")
 
 
-@dataclass(frozen=True)
-class MetricCheck:
-    """A threshold to check: the metric name, a description like `>= 0.95`, and the test."""
+class Threshold(Protocol):
+    """A metric threshold of a gate (the catalog's `MetricThreshold`): `auc >= 0.95`."""
 
-    metric: str
-    description: str
-    holds: Callable[[float], bool]
+    @property
+    def metric(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    def holds(self, value: float) -> bool: ...
 
 
-def metrics_gate(metrics: dict[str, float], thresholds: Sequence[MetricCheck], environment: str) -> GateResult:
+def metrics_gate(metrics: dict[str, float], thresholds: Sequence[Threshold], environment: str) -> GateResult:
     """Every threshold of the target environment holds; a missing metric fails."""
     if not thresholds:
         return GateResult("metrics", True, f"{environment} sets no metric thresholds")

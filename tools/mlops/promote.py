@@ -196,8 +196,7 @@ def make_plan(tree_root: Path, prefix: str, git: Git, base_sha: str, base: str, 
         results.append(gates.skipped("order", "skipped for a rollback"))
     else:
         results.append(gates.order_gate(chosen, previous.name if previous else None, previous_version))
-    thresholds = [gates.MetricCheck(t.metric, t.description, t.holds) for t in (gate.metrics if gate else [])]
-    results.append(gates.metrics_gate(dict(entry.metrics), thresholds, target.name))
+    results.append(gates.metrics_gate(dict(entry.metrics), gate.metrics if gate else (), target.name))
     signature_result = gates.signature_gate(entry.signature_key(model), current_entry.signature_key(model)
                                             if current_entry else None, current_version, allow_breaking)
     results.append(signature_result)
