@@ -45,6 +45,15 @@ def test_errors_are_one_line(github: Any, status: int, words: str) -> None:  # n
     assert "\n" not in message and words in message and str(status) in message and "GET /repos/" in message
 
 
+def test_refused_reviewers_are_a_warning_not_a_failure(github: Any) -> None:  # noqa: F811
+    github.fail_next("POST", r"/requested_reviewers$", 422)
+    gh = client(github)
+    pull, created = gh.open_or_update_pull_request(head="b", base="main", title="t", body="b", labels=[],
+                                                   reviewers=["not-a-collaborator"])
+    assert created and pull.number == 1
+    assert len(gh.warnings) == 1 and "reviewers not requested" in gh.warnings[0]
+
+
 def test_unreachable_api_is_an_outside_error() -> None:
     gh = GitHub("o/r", "t", api_url="http://127.0.0.1:9", client=httpx.Client(timeout=2))
     with pytest.raises(OutsideError, match="ConnectError"):

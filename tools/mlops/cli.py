@@ -365,6 +365,8 @@ def _run_promotion(kind: str, model: str, environment: str, version: str | None,
             _show_plan(failure.plan, output_format)
         raise
     _show_plan(outcome.plan, output_format, outcome)
+    for warning in outcome.warnings:
+        click.echo(f"mlops: warning: {warning}", err=True)
 
 
 @main.command(epilog=EPILOG_EXIT)

@@ -250,6 +250,7 @@ class Outcome:
     plan: Plan
     pull_request: Any = None
     created: bool = False
+    warnings: list[str] = field(default_factory=list)
 
 
 def git_prefix(git: Git, root: Path) -> str:
@@ -356,4 +357,4 @@ def _publish(git: Git, remote: str, plan: Plan, local_branch: str, client: Forge
             raise
     finally:
         git.run("update-ref", "-d", keep, check=False)
-    return Outcome(plan, pull_request, created)
+    return Outcome(plan, pull_request, created, list(getattr(client, "warnings", [])))

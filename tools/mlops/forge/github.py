@@ -151,7 +151,7 @@ class GitHub:
         return pull, created
 
     def _request_reviewers(self, number: int, reviewers: Sequence[str]) -> None:
-        """Logins go to `reviewers`, `org/team` to `team_reviewers`; a refusal is a warning only."""
+        """Logins go to `reviewers`, `org/team` to `team_reviewers`; a 4xx refusal is a warning only."""
         users = [r for r in reviewers if "/" not in r]
         teams = [r.split("/", 1)[1] for r in reviewers if "/" in r]
         if not users and not teams:
@@ -164,7 +164,9 @@ class GitHub:
         try:
             self._request("POST", f"/repos/{self.repository}/pulls/{number}/requested_reviewers", json=payload)
         except OutsideError as error:
-            if " answered 422" not in str(error):
+            # the pull request exists already; a reviewer GitHub refuses (not a collaborator, an
+            # unknown team) must not undo it
+            if not re.search(r" answered 4\d\d", str(error)):
                 raise
             self.warnings.append(f"reviewers not requested: {error}")
 
