@@ -120,7 +120,9 @@ class GitHub:
     def find_open_pull_request(self, head_branch: str, base: str) -> PullRequest | None:
         data = self._request("GET", f"/repos/{self.repository}/pulls",
                              params={"state": "open", "head": f"{self.owner}:{head_branch}", "base": base})
-        return _pull(data[0]) if data else None
+        # filter again: a proxy or an older GitHub Enterprise may ignore the query parameters
+        matching = [_pull(item) for item in data or [] if isinstance(item, dict)]
+        return next((p for p in matching if p.head == head_branch and p.base == base), None)
 
     def list_open_pull_requests(self, head_prefix: str | None = None) -> list[PullRequest]:
         pulls = [_pull(item) for item in self._request("GET", f"/repos/{self.repository}/pulls",
