@@ -119,6 +119,7 @@ class StandIn:
     faults: list[Fault] = field(default_factory=list)
     reviewers: dict[int, list[str]] = field(default_factory=dict)
     team_reviewers: dict[int, list[str]] = field(default_factory=dict)
+    comments: dict[int, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail_next(self, method: str, path_regex: str, status: int, body: dict[str, Any] | None = None,
@@ -238,6 +239,12 @@ class StandIn:
             pull = self._new_pull(operation, number, body)
             self.pulls[number] = pull
             return 201, pull
+        if key == ("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}"):
+            comment = self.comments.get(int(params["comment_id"]))
+            if comment is None:
+                return 404, _error_body(404)
+            comment.update(body=body["body"], updated_at=NOW)
+            return 200, comment
         number = int(params.get("pull_number") or params.get("issue_number") or 0)
         pull = self.pulls.get(number)
         if pull is None:
@@ -255,6 +262,19 @@ class StandIn:
                 if all(label["name"] != name for label in pull["labels"]):
                     pull["labels"].append(self._label(name))
             return 200, pull["labels"]
+        if key == ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments"):
+            per_page = int(query.get("per_page", ["30"])[0])
+            page = int(query.get("page", ["1"])[0])
+            on_issue = [c for c in self.comments.values() if c["issue_url"].endswith(f"/issues/{number}")]
+            return 200, on_issue[(page - 1) * per_page:page * per_page]
+        if key == ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments"):
+            comment = example(operation.response_schema(201) or {})
+            comment_id = len(self.comments) + 1
+            comment.update(id=comment_id, body=body["body"], created_at=NOW, updated_at=NOW,
+                           html_url=f"https://github.example/{self.repository}/pull/{number}#issuecomment-{comment_id}",
+                           issue_url=f"{self.url}/repos/{self.repository}/issues/{number}")
+            self.comments[comment_id] = comment
+            return 201, comment
         if key == ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"):
             self.reviewers.setdefault(number, []).extend(body.get("reviewers", []))
             self.team_reviewers.setdefault(number, []).extend(body.get("team_reviewers", []))

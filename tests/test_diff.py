@@ -63,3 +63,52 @@ def test_markdown_collapses_and_trims() -> None:
     assert full.count("<details>") == 2 and "```diff" in full
     trimmed = render_markdown(changes, "dev", limit=len(full) - 10)
     assert trimmed.count("<details>") == 1 and "left out" in trimmed
+
+
+def test_every_target_against_a_revision(tmp_path: Path) -> None:
+    """`mlops diff --base REF`: a table of every environment, diffs only for those that change."""
+    repo = simple_repo(tmp_path, {"deploy.yaml": DEPLOYMENT}, environments=("dev", "prod"))
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init")
+    write(repo, {"overlays/prod/kustomization.yaml": "namespace: ml-prod\nresources: [../../base, isvc.yaml]\n",
+                 "overlays/prod/isvc.yaml": INFERENCE_SERVICE})
+    result = CliRunner().invoke(main, ["diff", "--repo", str(repo), "--base", "main", "--output", "markdown"])
+    assert result.exit_code == 0, result.output
+    assert "| dev | none |" in result.stdout
+    assert "| prod | 1 added, 0 changed, 0 removed |" in result.stdout
+    assert "#### prod" in result.stdout and "#### dev" not in result.stdout
+    data = json.loads(CliRunner().invoke(main, ["diff", "--repo", str(repo), "--base", "main", "-o", "json"]).stdout)
+    assert [(t["target"], [c["kind"] for c in t["changes"]]) for t in data] == [("dev", []),
+                                                                                ("prod", ["InferenceService"])]
+
+
+def test_a_target_new_in_the_working_tree_is_all_added(tmp_path: Path) -> None:
+    repo = simple_repo(tmp_path, {"deploy.yaml": DEPLOYMENT}, environments=("dev", "prod"))
+    prod = (repo / "overlays/prod/kustomization.yaml").read_text()
+    (repo / "overlays/prod/kustomization.yaml").unlink()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "prod not there yet")
+    write(repo, {"overlays/prod/kustomization.yaml": prod})
+    result = CliRunner().invoke(main, ["diff", "--repo", str(repo), "--base", "main", "-o", "json"])
+    assert result.exit_code == 0, result.output
+    changes = next(t for t in json.loads(result.stdout) if t["target"] == "prod")["changes"]
+    assert [(c["status"], c["kind"]) for c in changes] == [("added", "Deployment")]
+
+
+def test_nothing_changed_says_so(tmp_path: Path) -> None:
+    repo = simple_repo(tmp_path, {"deploy.yaml": DEPLOYMENT})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init")
+    result = CliRunner().invoke(main, ["diff", "--repo", str(repo), "--base", "main", "-o", "markdown"])
+    assert "No environment renders differently" in result.stdout
+
+
+def test_two_environments_and_a_base_is_bad_usage(tmp_path: Path) -> None:
+    repo = simple_repo(tmp_path, {"deploy.yaml": DEPLOYMENT}, environments=("dev", "prod"))
+    git(repo, "init", "-q", "-b", "main")
+    result = CliRunner().invoke(main, ["diff", "--repo", str(repo), "dev", "prod", "--base", "main"])
+    assert result.exit_code == 2
+    assert "or none for every environment" in result.stderr

@@ -16,11 +16,13 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
@@ -47,6 +49,22 @@ _INTEGER = re.compile(r"[-+]?[0-9]+")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _COMMIT = re.compile(r"[0-9a-f]{7,64}")
 _KEY_LINE = re.compile(r"^ *[A-Za-z_\"'][^:#]*:(\s|$)")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a tracking server (MLflow) recorded about a version: the defaults of an entry.
+
+    Explicit arguments of `add_version` win over these. With a `Recorded`, every metric the
+    model's gates use must be known (from here or from the arguments): a version imported from
+    a tracking server should never reach a gate that cannot be decided.
+    """
+
+    origin: str  # for messages, e.g. "MLflow run 3f2a..."
+    metrics: Mapping[str, int | float] = field(default_factory=dict)
+    lineage: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    created: str | None = None
 
 
 class _Float(float):
@@ -140,7 +158,7 @@ def _yaml_for(text: str) -> YAML:
 
 
 def _new_entry(version: str, uri: str, digest: str | None, created: str, metrics: dict[str, int | float],
-               lineage: dict[str, str]) -> CommentedMap:
+               lineage: dict[str, str], parameters: Mapping[str, str]) -> CommentedMap:
     entry = CommentedMap()
     entry["version"] = version
     entry["uri"] = uri
@@ -152,8 +170,19 @@ def _new_entry(version: str, uri: str, digest: str | None, created: str, metrics
             (name, value if isinstance(value, int) else _Float(value)) for name, value in metrics.items()
         )
     if lineage:
-        entry["lineage"] = CommentedMap(lineage)
+        entry["lineage"] = CommentedMap((key, _string(value)) for key, value in lineage.items())
+    if parameters:  # always quoted: the schema wants strings, and "0.01" must not turn into a number
+        entry["parameters"] = CommentedMap((key, DoubleQuotedScalarString(value)) for key, value in parameters.items())
     return entry
+
+
+def _string(value: str) -> str:
+    """`value`, double-quoted when a YAML reader would take it plain for something else (1, true, a date)."""
+    try:
+        plain = yaml.safe_load(value)
+    except yaml.YAMLError:
+        plain = None
+    return value if plain == value else DoubleQuotedScalarString(value)
 
 
 def _last_key(node: Any) -> tuple[Any, Any] | None:
@@ -213,20 +242,39 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def add_version(root: Path, config: Config, model: str, *, version: str, uri: str, digest: str | None = None,
-                metrics: Sequence[str] = (), commit: str | None = None, pipeline_run: str | None = None,
-                dataset: str | None = None, created: str | None = None) -> Path:
-    """Append a version to `models/<model>/model.yaml`; returns the file. Refusals raise UsageError.
-
-    `metrics` are `NAME=NUMBER` pairs; `created` defaults to today's date (UTC).
-    """
+def require_model(root: Path, model: str) -> Path:
+    """The catalog file of `model`; a UsageError listing the known models when there is none."""
     file = catalog_path(model)
     path = root / file
     if not is_model_name(model) or not path.is_file():
         known = ", ".join(known_model_names(root)) or "none"
         raise UsageError(f"no model {model!r} in the catalog ({file} does not exist; known: {known})", file=file)
+    return path
+
+
+def _missing_gate_metric(data: Any, metrics: Mapping[str, object]) -> tuple[str, str] | None:
+    """(metric, environment) of the first gate metric that `metrics` lacks, in file order."""
+    gates = data.get("gates")
+    for environment, gate in (gates.items() if isinstance(gates, dict) else ()):
+        thresholds = gate.get("metrics") if isinstance(gate, dict) else None
+        for metric in thresholds if isinstance(thresholds, dict) else ():
+            if metric not in metrics:
+                return str(metric), str(environment)
+    return None
+
+
+def add_version(root: Path, config: Config, model: str, *, version: str, uri: str, digest: str | None = None,
+                metrics: Sequence[str] = (), commit: str | None = None, pipeline_run: str | None = None,
+                dataset: str | None = None, created: str | None = None, recorded: Recorded | None = None) -> Path:
+    """Append a version to `models/<model>/model.yaml`; returns the file. Refusals raise UsageError.
+
+    `metrics` are `NAME=NUMBER` pairs; `created` defaults to the recorded date, else today's (UTC).
+    `recorded` holds what a tracking server knows of the version; the other arguments win over it.
+    """
+    path = require_model(root, model)
+    file = catalog_path(model)
     _check_arguments(file, version, uri, digest, commit, created)
-    values = parse_metrics(metrics, file)
+    values = {**(recorded.metrics if recorded else {}), **parse_metrics(metrics, file)}
     text = decode_utf8(path.read_bytes(), file)
     try:
         yaml = _yaml_for(text)
@@ -247,10 +295,23 @@ def add_version(root: Path, config: Config, model: str, *, version: str, uri: st
             line = versions.lc.item(index)[0] + 1
             raise UsageError(f"version {version} is already listed; a version number is never reused",
                              file=file, line=line)
-    lineage = {key: value for key, value in (("commit", commit), ("pipelineRun", pipeline_run),
-                                             ("dataset", dataset)) if value is not None}
+    if recorded is not None:
+        missing = _missing_gate_metric(data, values)
+        if missing:
+            metric, environment = missing
+            raise UsageError(f"metric {metric} required by the gates of {environment} is missing from "
+                             f"{recorded.origin}; log it there or pass --metric {metric}=VALUE", file=file)
+    rest = dict(recorded.lineage) if recorded else {}
+    lineage = {}
+    for key, value in (("commit", commit), ("pipelineRun", pipeline_run), ("dataset", dataset)):
+        chosen = value if value is not None else rest.pop(key, None)
+        rest.pop(key, None)
+        if chosen is not None:
+            lineage[key] = chosen
+    lineage.update(rest)  # the mlflow* keys after the common ones
     today = datetime.now(UTC).date().isoformat()
-    entry = _new_entry(version, uri, digest, created or today, values, lineage)
+    entry = _new_entry(version, uri, digest, created or (recorded.created if recorded else None) or today, values,
+                       lineage, recorded.parameters if recorded else {})
     if len(versions):
         _move_trailing_comments(versions[-1], entry)
     versions.append(entry)

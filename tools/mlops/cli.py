@@ -22,7 +22,7 @@ from . import config as config_module
 from . import diff as diff_module
 from . import promote as promote_module
 from . import status as status_module
-from .errors import GateFailed, MlopsError, OutsideError
+from .errors import GateFailed, MlopsError, OutsideError, UsageError
 from .findings import ExitCode, Finding, exit_code_for
 from .git import Git
 from .kustomize import find_engine, render_many
@@ -42,6 +42,8 @@ from .yamlsource import decode_utf8
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Characters of rendered diffs in one pull-request comment; GitHub accepts 65,536 in all.
+COMMENT_BUDGET = 60_000
 EPILOG_EXIT = "Exit codes: 0 ok, 1 findings, 2 bad usage or input, 3 an outside system failed."
 
 
@@ -220,7 +222,7 @@ def render(environments: tuple[str, ...], repo: Path | None, out: Path | None) -
 
 
 @main.command("diff", epilog=EPILOG_EXIT)
-@click.argument("environments", nargs=-1, required=True, metavar="ENV_A [ENV_B]")
+@click.argument("environments", nargs=-1, metavar="[ENV_A [ENV_B]]")
 @click.option("--base", metavar="REF", default=None,
               help="Compare ENV_A as it renders at this git revision (e.g. main) with the working tree.")
 @repo_option
@@ -233,14 +235,19 @@ def diff_command(environments: tuple[str, ...], base: str | None, repo: Path | N
     \b
       mlops diff test prod          what prod would change if it looked like test
       mlops diff prod --base main   what this branch changes in prod compared with main
+      mlops diff --base main        the same for every environment and target (a pull request's preview)
     Objects are matched by kind, namespace and name; each changed one gets a unified diff.
+    Markdown output of every target fits one GitHub comment (diffs are cut beyond that).
     Exit 0 whether or not there are differences.
     """
     cfg = _load_config(repo)
     engine = find_engine()
+    if base is not None and not environments:
+        _diff_every_target(cfg, base, output_format)
+        return
     if base is not None:
         if len(environments) != 1:
-            raise MlopsError("with --base, name exactly one environment")
+            raise MlopsError("with --base, name one environment, or none for every environment and target")
         (target,) = cfg.select(environments)
         with Git(cfg.root).snapshot(base) as snapshot:
             relative_root = cfg.root.relative_to(Git(cfg.root).toplevel())
@@ -266,6 +273,39 @@ def diff_command(environments: tuple[str, ...], base: str | None, repo: Path | N
         click.echo(diff_module.render_markdown(changes, heading), nl=False)
     else:
         click.echo(diff_module.render_text(changes, heading), nl=False)
+
+
+def _diff_every_target(cfg: config_module.Config, base: str, output_format: str) -> None:
+    """`mlops diff --base REF`: every environment and target, for the pull-request comment."""
+    git = Git(cfg.root)
+    targets = list(cfg.all_targets)
+    with git.snapshot(base) as snapshot:
+        old_root = snapshot / cfg.root.relative_to(git.toplevel())
+        present = [target for target in targets if (old_root / target.path).is_dir()]
+        roots = [old_root / t.path for t in present] + [cfg.root / t.path for t in targets]
+        rendered = render_many(find_engine(), roots)
+    old_results = dict(zip([t.name for t in present], rendered[:len(present)], strict=True))
+    results = []
+    for target, new in zip(targets, rendered[len(present):], strict=True):
+        old = old_results.get(target.name)
+        for rendering in (old, new):
+            if rendering is not None and rendering.error is not None:
+                raise OutsideError(f"kustomize failed for {target.path}: {rendering.error}; "
+                                   "run `mlops validate` to see why")
+        before = diff_module.parse_objects(old.output) if old is not None else {}
+        changes = diff_module.diff_objects(before, diff_module.parse_objects(new.output), (base, "working tree"))
+        results.append(diff_module.TargetChanges(target.name, target.is_environment, changes))
+    if output_format == "json":
+        click.echo(json.dumps([{"target": r.name, "environment": r.is_environment,
+                                "changes": [{"status": c.status, "kind": c.kind, "namespace": c.namespace or None,
+                                             "name": c.name, "diff": c.diff} for c in r.changes]}
+                               for r in results], indent=2))
+    elif output_format == "markdown":
+        click.echo(diff_module.render_markdown_all(results, base, limit=COMMENT_BUDGET), nl=False)
+    else:
+        for target_changes in results:
+            click.echo(diff_module.render_text(target_changes.changes, f"{target_changes.name}: {base} → working tree"),
+                       nl=False)
 
 
 def _validator(schema_locations: tuple[str, ...], kubernetes_version: str | None,
@@ -450,43 +490,180 @@ def status_command(repo: Path | None, remote: str, output_format: str) -> None:
         click.echo(status_module.render_text(table), nl=False)
 
 
+@main.command("comment", epilog=EPILOG_EXIT)
+@click.argument("number", type=click.IntRange(min=1), metavar="PR")
+@click.option("--body-file", type=click.Path(dir_okay=False, allow_dash=True, path_type=str), default="-",
+              show_default=True, help="Markdown of the comment; - reads standard input.")
+@click.option("--key", default="mlops-diff", show_default=True,
+              help="Names the comment: one comment per key and pull request, edited on every run.")
+@repo_option
+@click.option("--remote", default="origin", show_default=True, help="Git remote that names the GitHub repository.")
+@handle_errors
+def comment_command(number: int, body_file: str, key: str, repo: Path | None, remote: str) -> None:
+    """Post a comment on pull request PR, or update the one this command posted before.
+
+    \b
+    In a workflow, the rendered-diff preview of a pull request:
+      mlops diff --base origin/main --output markdown | mlops comment "$PR"
+    The comment starts with a hidden marker (<!-- mlops:KEY -->), so a push to the pull request
+    edits it instead of adding a second one. GitHub: repository from GITHUB_REPOSITORY or the
+    remote URL, API from GITHUB_API_URL, token from GITHUB_TOKEN, GH_TOKEN or `gh auth token`.
+    """
+    from .forge.github import MAX_BODY, comment_marker
+
+    try:
+        body = sys.stdin.read() if body_file == "-" else Path(body_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read the comment body: {error}", file=body_file) from None
+    try:
+        marker = comment_marker(key)
+    except ValueError as error:
+        raise UsageError(f"--key: {error}") from None
+    if len(marker) + 1 + len(body) > MAX_BODY:
+        raise UsageError(f"the comment has {len(body)} characters; GitHub accepts {MAX_BODY - len(marker) - 1} "
+                         "(mlops diff --output markdown trims its diffs to fit)")
+    if not body.strip():
+        raise UsageError("the comment body is empty; pass --body-file or pipe the Markdown in")
+    root = repo.resolve() if repo else Path.cwd()
+    client = _forge_factory(root, remote)()
+    try:
+        url, created = client.upsert_comment(number, key, body)
+    finally:
+        client.close()
+    click.echo(f"comment {'posted' if created else 'updated'}: {url}")
+
+
 @main.group()
 def model() -> None:
     """Edit the model catalog (models/MODEL/model.yaml)."""
 
 
+@model.command("new-versions", epilog=EPILOG_EXIT)
+@click.option("--since", required=True, metavar="REF",
+              help="Commit to compare the catalog with, e.g. the commit before a push.")
+@repo_option
+@click.option("--output", "-o", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@handle_errors
+def model_new_versions(since: str, repo: Path | None, output_format: str) -> None:
+    """List, per model, the newest version the catalog gained after REF, and its first environment.
+
+    \b
+    The new-version workflow promotes each one:
+      mlops model new-versions --since "$BEFORE" --output json
+      mlops promote MODEL --to ENVIRONMENT --version VERSION
+    Exit 0 whether or not there are new versions.
+    """
+    from . import catalog_changes
+
+    cfg = _load_config(repo)
+    added = catalog_changes.added_versions(cfg.root, cfg, since)
+    if output_format == "json":
+        click.echo(json.dumps([{"model": a.model, "version": a.version, "environment": a.environment}
+                               for a in added], indent=2))
+    elif not added:
+        click.echo(f"no model gained a version since {since}")
+    else:
+        for entry in added:
+            click.echo(f"{entry.model} {entry.version} -> {entry.environment}")
+
+
 @model.command("add-version", epilog=EPILOG_EXIT)
 @click.argument("model_name", metavar="MODEL")
-@click.option("--version", "version", required=True, metavar="V",
-              help="Semantic version of the new entry, e.g. 1.3.0 (never reused).")
-@click.option("--uri", required=True, metavar="URI",
-              help="Artifact location: s3://BUCKET/PATH or oci://IMAGE@sha256:DIGEST.")
+@click.option("--version", "version", default=None, metavar="V",
+              help="Semantic version of the new entry, e.g. 1.3.0 (never reused). Required, except with "
+              "--from-mlflow when the MLflow model version or run has a tag 'version'.")
+@click.option("--uri", default=None, metavar="URI",
+              help="Artifact location: s3://BUCKET/PATH or oci://IMAGE@sha256:DIGEST. Required, except with "
+              "--from-mlflow (default: the version's source in MLflow).")
+@click.option("--from-mlflow", "from_mlflow", default=None, metavar="MLFLOW_URI",
+              help="Fill the entry from MLflow: models:/NAME/VERSION, models:/NAME@ALIAS or runs:/RUN_ID/PATH.")
+@click.option("--tracking-uri", default=None, metavar="URL",
+              help="MLflow tracking server for --from-mlflow (default: MLFLOW_TRACKING_URI).")
 @click.option("--digest", default=None, metavar="sha256:HEX", help="Content digest of the artifact.")
 @click.option("--metric", "metrics", multiple=True, metavar="NAME=VALUE",
-              help="An evaluation metric, e.g. --metric auc=0.97. Repeatable.")
+              help="An evaluation metric, e.g. --metric auc=0.97. Repeatable; wins over MLflow's value.")
 @click.option("--commit", default=None, metavar="SHA", help="Git commit of the training code (lineage).")
 @click.option("--pipeline-run", default=None, metavar="ID", help="Pipeline run that produced it (lineage).")
 @click.option("--dataset", default=None, metavar="REF", help="Training data it was built from (lineage).")
 @click.option("--created", default=None, metavar="ISO",
-              help="Creation date or date-time, ISO 8601 (default: today, UTC).")
+              help="Creation date or date-time, ISO 8601 (default: when MLflow registered it, else today, UTC).")
+@click.option("--pull-request", is_flag=True,
+              help="Do not edit this checkout: propose the version by pull request against --base (what a "
+              "pipeline run does).")
+@click.option("--remote", default="origin", show_default=True, help="With --pull-request: git remote to push to.")
+@click.option("--base", default="main", show_default=True, help="With --pull-request: branch the pull request targets.")
 @repo_option
 @handle_errors
-def model_add_version(model_name: str, version: str, uri: str, digest: str | None, metrics: tuple[str, ...],
-                      commit: str | None, pipeline_run: str | None, dataset: str | None, created: str | None,
-                      repo: Path | None) -> None:
+def model_add_version(model_name: str, version: str | None, uri: str | None, from_mlflow: str | None,
+                      tracking_uri: str | None, digest: str | None, metrics: tuple[str, ...], commit: str | None,
+                      pipeline_run: str | None, dataset: str | None, created: str | None, pull_request: bool,
+                      remote: str, base: str, repo: Path | None) -> None:
     """Append a version to models/MODEL/model.yaml, keeping its comments and formatting.
+
+    \b
+    By hand or from a pipeline:
+      mlops model add-version fraud-detection --version 1.3.0 \\
+          --uri s3://mlops-models/fraud-detection/1.3.0/ --metric auc=0.97 --commit 3f2a9c1
+    From the MLflow model registry (its REST API, with MLflow's MLFLOW_TRACKING_URI and
+    MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD):
+      mlops model add-version fraud-detection --version 1.3.0 --from-mlflow models:/fraud-detection/3
+
+    --from-mlflow fills uri (the version's s3:// source), created, every metric and parameter of
+    the run, and lineage: git commit, dataset, MLflow experiment, run and registered version.
+    Options given win over MLflow's values. Every metric the model's gates use must be known.
+
+    \b
+    With --pull-request, the entry is written in a temporary worktree of --base as the remote has
+    it, pushed to mlops/register/MODEL-VERSION and proposed by pull request, with the metrics
+    against every environment's gate; this checkout is not touched. After the merge, the
+    new-version workflow opens the promotion to the first environment. GitHub as for promote.
 
     The result is checked against the catalog schema before the file is replaced (atomically).
     A version that exists already, a version that is not semver, an oci:// URI without a
-    digest or a metric that is not a number changes nothing and exits 2.
+    digest, a metric that is not a number or an MLflow version that cannot be imported changes
+    nothing and exits 2 (3 when the MLflow server cannot be reached or refuses the credentials).
     """
     from . import catalog_edit  # ruamel.yaml is only needed here
 
+    if from_mlflow is None and (version is None or uri is None):
+        missing = "--version" if version is None else "--uri"
+        raise UsageError(f"{missing} is required (or fill the entry from MLflow: --from-mlflow models:/NAME/VERSION)")
+    if from_mlflow is None and tracking_uri is not None:
+        raise UsageError("--tracking-uri is only used with --from-mlflow")
     cfg = _load_config(repo)
+    recorded: catalog_edit.Recorded | None = None
+    notes: tuple[str, ...] = ()
+    if from_mlflow is not None:
+        from . import mlflow_source  # httpx is only needed here
+
+        catalog_edit.require_model(cfg.root, model_name)
+        found = mlflow_source.import_version(from_mlflow, tracking_uri=tracking_uri, uri=uri, version=version)
+        uri, version, recorded, notes = found.uri, found.version, found.recorded, found.notes
+    assert version is not None and uri is not None
+    if not pull_request and (remote, base) != ("origin", "main"):
+        raise UsageError("--remote and --base are used with --pull-request only")
+    if pull_request:
+        from . import register as register_module
+
+        registration = register_module.register(
+            cfg.root, model_name, version=version, remote=remote, base=base, forge=_forge_factory(cfg.root, remote),
+            edit={"uri": uri, "digest": digest, "metrics": metrics, "commit": commit, "pipeline_run": pipeline_run,
+                  "dataset": dataset, "created": created, "recorded": recorded},
+        )
+        for note in notes:
+            click.echo(f"mlops: note: {note}", err=True)
+        verb = "opened" if registration.created else "updated"
+        click.echo(f"pull request #{registration.pull_request.number} {verb}: {registration.pull_request.url}")
+        for warning in registration.warnings:
+            click.echo(f"mlops: warning: {warning}", err=True)
+        return
     path = catalog_edit.add_version(
         cfg.root, cfg, model_name, version=version, uri=uri, digest=digest, metrics=metrics, commit=commit,
-        pipeline_run=pipeline_run, dataset=dataset, created=created,
+        pipeline_run=pipeline_run, dataset=dataset, created=created, recorded=recorded,
     )
+    for note in notes:
+        click.echo(f"mlops: note: {note}", err=True)
     click.echo(f"added {model_name} {version} to {path.relative_to(cfg.root).as_posix()}")
 
 

@@ -101,3 +101,32 @@ def render_markdown(changes: list[ObjectChange], heading: str, limit: int | None
     if omitted:
         text += f"\n_{omitted} object diff(s) left out to fit the size limit; run `mlops diff` locally to see all._\n"
     return text
+
+
+@dataclass(frozen=True)
+class TargetChanges:
+    """The rendered changes of one environment or target between a git revision and the working tree."""
+
+    name: str
+    is_environment: bool
+    changes: list[ObjectChange]
+
+
+def render_markdown_all(results: list[TargetChanges], base: str, limit: int) -> str:
+    """One pull-request comment for every target: a summary table, then the diffs of those that change.
+
+    Targets without changes are named in the table only, so a reviewer sees at a glance that
+    prod is untouched. The diffs share `limit` characters, in the order of `mlops.yaml`
+    (environments first): a comment larger than GitHub accepts would be lost entirely.
+    """
+    changed = [result for result in results if result.changes]
+    lines = [f"### Rendered changes against `{base}`", ""]
+    lines += ["| Environment or target | Changes |", "| --- | --- |"]
+    lines += [f"| {result.name} | {summary(result.changes) if result.changes else 'none'} |" for result in results]
+    text = "\n".join(lines) + "\n\n"
+    if not changed:
+        return text + "No environment renders differently: this change does not alter what Argo CD applies.\n"
+    for result in changed:
+        section = render_markdown(result.changes, result.name, limit=max(limit - len(text), 0))
+        text += section + "\n"
+    return text

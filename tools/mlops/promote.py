@@ -333,28 +333,39 @@ def promote(root: Path, model: str, to_env: str, version: str | None, *, remote:
 
 
 def _publish(git: Git, remote: str, plan: Plan, local_branch: str, client: Forge) -> Outcome:
-    """Push the branch and open the pull request; undo the push if the pull request fails."""
-    previous_sha = remote_branch_sha(git, remote, plan.branch)
+    """Push the promotion branch and open its pull request (see `publish`)."""
+    pull_request, created = publish(git, remote, local_branch, client, branch=plan.branch, base=plan.base,
+                                    title=plan.title, body=pull_request_body(plan, getattr(client, "web_url", None)),
+                                    labels=plan.labels, reviewers=plan.reviewers)
+    return Outcome(plan, pull_request, created, list(getattr(client, "warnings", [])))
+
+
+def publish(git: Git, remote: str, local_branch: str, client: Forge, *, branch: str, base: str, title: str,
+            body: str, labels: list[str], reviewers: list[str]) -> tuple[Any, bool]:
+    """Push `local_branch` to `branch` on the remote and open or update its pull request.
+
+    The push uses a lease on what the remote branch was a moment ago, so it never overwrites a
+    push it has not seen. If the pull request cannot be opened, the push is undone (the branch
+    deleted, or reset to what it was), so a failure leaves the remote as it was.
+    """
+    previous_sha = remote_branch_sha(git, remote, branch)
     keep = f"refs/mlops/previous-{uuid.uuid4().hex[:12]}"
     if previous_sha is not None:
-        git.run("fetch", "--quiet", "--no-tags", "--refmap=", remote, f"+refs/heads/{plan.branch}:{keep}")
+        git.run("fetch", "--quiet", "--no-tags", "--refmap=", remote, f"+refs/heads/{branch}:{keep}")
     try:
-        lease = f"--force-with-lease=refs/heads/{plan.branch}:{previous_sha or ''}"
-        git.run("push", "--quiet", lease, remote, f"{local_branch}:refs/heads/{plan.branch}")
+        lease = f"--force-with-lease=refs/heads/{branch}:{previous_sha or ''}"
+        git.run("push", "--quiet", lease, remote, f"{local_branch}:refs/heads/{branch}")
         try:
-            pull_request, created = client.open_or_update_pull_request(
-                head=plan.branch, base=plan.base, title=plan.title,
-                body=pull_request_body(plan, getattr(client, "web_url", None)),
-                labels=plan.labels, reviewers=plan.reviewers,
-            )
+            pull_request, created = client.open_or_update_pull_request(head=branch, base=base, title=title,
+                                                                       body=body, labels=labels, reviewers=reviewers)
+            return pull_request, bool(created)
         except BaseException as error:
             if previous_sha is None:
-                git.run("push", "--quiet", remote, "--delete", f"refs/heads/{plan.branch}", check=False)
+                git.run("push", "--quiet", remote, "--delete", f"refs/heads/{branch}", check=False)
             else:
-                git.run("push", "--quiet", "--force", remote, f"{keep}:refs/heads/{plan.branch}", check=False)
+                git.run("push", "--quiet", "--force", remote, f"{keep}:refs/heads/{branch}", check=False)
             if isinstance(error, OutsideError):
-                raise OutsideError(f"{error}; the push of {plan.branch} was undone, nothing changed") from None
+                raise OutsideError(f"{error}; the push of {branch} was undone, nothing changed") from None
             raise
     finally:
         git.run("update-ref", "-d", keep, check=False)
-    return Outcome(plan, pull_request, created, list(getattr(client, "warnings", [])))

@@ -42,6 +42,13 @@ def repository_from_remote_url(url: str) -> str | None:
     return f"{match.group('owner')}/{match.group('name')}"
 
 
+def comment_marker(key: str) -> str:
+    """The hidden first line that identifies a comment `mlops comment` keeps up to date."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", key):
+        raise ValueError(f"comment key {key!r} must be letters, digits, '.', '_' or '-'")
+    return f"<!-- mlops:{key} -->"
+
+
 def web_root(api_url: str) -> str:
     """The web address behind an API root: api.github.com -> github.com, GHE's /api/v3 -> the host."""
     configured = os.environ.get("GITHUB_SERVER_URL", "").strip()
@@ -171,6 +178,38 @@ class GitHub:
             if not re.search(r" answered 4\d\d", str(error)):
                 raise
             self.warnings.append(f"reviewers not requested: {error}")
+
+    def upsert_comment(self, number: int, key: str, body: str) -> tuple[str, bool]:
+        """Post the comment of `key` on pull request `number`, or edit the one posted before.
+
+        The comment carries a hidden marker naming `key`, so a workflow that runs on every push
+        keeps exactly one comment up to date instead of adding one per push. Returns the
+        comment's address and whether it was created.
+        """
+        marker = comment_marker(key)
+        text = f"{marker}\n{body}"
+        if len(text) > MAX_BODY:
+            raise ValueError(f"comment has {len(text)} characters; GitHub accepts {MAX_BODY}")
+        existing = self._find_comment(number, marker)
+        if existing is None:
+            data = self._request("POST", f"/repos/{self.repository}/issues/{number}/comments", json={"body": text})
+            return str(data.get("html_url", "")), True
+        data = self._request("PATCH", f"/repos/{self.repository}/issues/comments/{existing}", json={"body": text})
+        return str(data.get("html_url", "")), False
+
+    def _find_comment(self, number: int, marker: str) -> int | None:
+        """The id of the first comment that starts with `marker`, looking through every page."""
+        page = 1
+        while True:
+            data = self._request("GET", f"/repos/{self.repository}/issues/{number}/comments",
+                                 params={"per_page": 100, "page": page})
+            items = [item for item in data or [] if isinstance(item, dict)]
+            for item in items:
+                if str(item.get("body") or "").startswith(marker):
+                    return int(item["id"])
+            if len(items) < 100:
+                return None
+            page += 1
 
     def close(self) -> None:
         self._client.close()
