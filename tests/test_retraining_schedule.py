@@ -1,0 +1,400 @@
+"""Scheduled retraining: the CronJob of base/pipelines, its schedule per environment, and its script.
+
+The schedule of fraud-detection's retraining is a CronJob (batch/v1) that starts a run of the
+training pipeline through the pipeline server's REST API; each overlay sets its own schedule.
+These tests render every environment with the project's own kustomize engine and check what Argo
+CD would apply, then run the CronJob's script against a stand-in pipeline server on loopback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+
+from mlops import config as config_module
+from mlops.kustomize import find_engine, render
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = config_module.load(ROOT)
+CRONJOB = "retrain-fraud-detection"
+PIPELINE = "train-fraud-detection"
+WAVE = "argocd.argoproj.io/sync-wave"
+PIPELINE_IR = ROOT / "models" / "fraud-detection" / "pipeline" / "pipeline.yaml"
+
+#: environment -> (cron expression, suspended, publish). Dev trains daily without publishing (a check
+#: of data and pipeline), test retrains weekly and publishes a candidate version by pull request;
+#: prod never on its own: a version reaches prod only by promotion, and a manual run stays possible.
+EXPECTED = {
+    "dev": ("0 2 * * *", False, "false"),
+    "test": ("0 3 * * 1", False, "true"),
+    "prod": ("0 3 * * 1", True, "true"),
+}
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, list[dict[str, Any]]]:
+    engine = find_engine()
+    objects = {}
+    for target in CONFIG.environments:
+        result = render(engine, ROOT / target.path)
+        assert result.error is None, f"{target.path}: {result.error}"
+        objects[target.name] = [doc for doc in yaml.safe_load_all(result.output) if doc]
+    return objects
+
+
+def only(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    found = [o for o in objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]
+    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
+    return found[0]
+
+
+def wave(obj: dict[str, Any]) -> int:
+    return int((obj["metadata"].get("annotations") or {}).get(WAVE, "0"))
+
+
+def pod_spec(cronjob: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return spec
+
+
+def env_of(cronjob: dict[str, Any]) -> dict[str, str]:
+    [container] = pod_spec(cronjob)["containers"]
+    return {e["name"]: e.get("value", "") for e in container.get("env", []) if "valueFrom" not in e}
+
+
+# --- cron expressions --------------------------------------------------------------------------
+
+_FIELDS = (  # name, lowest, highest, names
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    ("month", 1, 12, ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")),
+    ("day of week", 0, 7, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")),
+)
+_ITEM = re.compile(r"^(?P<range>\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:/(?P<step>[0-9]+))?$")
+
+
+def cron_problems(expression: str) -> list[str]:
+    """Why `expression` is not a standard 5-field cron expression (as CronJob reads it), if it is not."""
+    fields = expression.split()
+    if len(fields) != 5:
+        return [f"{len(fields)} fields, not 5"]
+    problems = []
+    for text, (name, low, high, names) in zip(fields, _FIELDS, strict=True):
+        for item in text.lower().split(","):
+            match = _ITEM.match(item)
+            if not match:
+                problems.append(f"{name}: {item!r} is not a value, range or step")
+                continue
+            if match["step"] is not None and int(match["step"]) < 1:
+                problems.append(f"{name}: step {match['step']} is below 1")
+            if match["range"] == "*":
+                continue
+            values: list[int] = []
+            for part in match["range"].split("-"):
+                if part in names:
+                    value = names.index(part) + (1 if name == "month" else 0)
+                elif part.isdigit():
+                    value = int(part)
+                else:
+                    value = -1
+                if not low <= value <= high:
+                    problems.append(f"{name}: {part!r} is outside {low}-{high}")
+                values.append(value)
+            if len(values) == 2 and values[0] > values[1]:
+                problems.append(f"{name}: range {match['range']} runs backwards")
+    return problems
+
+
+@pytest.mark.parametrize("expression", ["0 2 * * *", "*/15 8-18 * * mon-fri", "0 0 1,15 jan,jul 0", "5 4 * * 7"])
+def test_the_cron_check_accepts_valid_expressions(expression: str) -> None:
+    assert cron_problems(expression) == []
+
+
+@pytest.mark.parametrize("expression", ["0 2 * *", "60 2 * * *", "0 24 * * *", "0 0 0 * *", "0 0 * 13 *",
+                                        "0 0 * * 8", "*/0 * * * *", "0 5-1 * * *", "@daily", "0 2 * * * *"])
+def test_the_cron_check_rejects_invalid_expressions(expression: str) -> None:
+    assert cron_problems(expression) != []
+
+
+# --- the schedule in every environment -----------------------------------------------------------
+
+
+def test_every_environment_has_an_expected_schedule() -> None:
+    assert set(EXPECTED) == set(CONFIG.environment_names)
+
+
+@pytest.mark.parametrize("env", list(EXPECTED))
+def test_schedule_of_the_environment(rendered: dict[str, list[dict[str, Any]]], env: str) -> None:
+    cronjob = only(rendered[env], "CronJob", CRONJOB)
+    cron, suspended, publish = EXPECTED[env]
+    assert cronjob["apiVersion"] == "batch/v1"
+    assert cronjob["spec"]["schedule"] == cron
+    assert cron_problems(cronjob["spec"]["schedule"]) == []
+    assert cronjob["spec"].get("suspend", False) is suspended
+    assert cronjob["spec"]["timeZone"] == "Etc/UTC"  # not the controller's local time
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    assert env_of(cronjob)["PARAM_publish"] == publish
+
+
+@pytest.mark.parametrize("env", list(EXPECTED))
+def test_targets_the_pipeline_server_of_its_own_project(rendered: dict[str, list[dict[str, Any]]], env: str) -> None:
+    objects = rendered[env]
+    namespace = next(t.namespace for t in CONFIG.environments if t.name == env)
+    cronjob = only(objects, "CronJob", CRONJOB)
+    dspa = only(objects, "DataSciencePipelinesApplication")
+    assert cronjob["metadata"]["namespace"] == dspa["metadata"]["namespace"] == namespace
+    env_vars = env_of(cronjob)
+    assert env_vars["PIPELINE_NAME"] == PIPELINE
+    assert env_vars["DSPA_NAME"] == dspa["metadata"]["name"]
+    assert "KFP_HOST" not in env_vars  # derived from DSPA_NAME and the pod's own namespace
+
+    # The ServiceAccount may call exactly this DSPA's API: get (read) and create (start runs).
+    spec = pod_spec(cronjob)
+    account = only(objects, "ServiceAccount", spec["serviceAccountName"])
+    binding = next(b for b in objects if b["kind"] == "RoleBinding" and any(
+        s["kind"] == "ServiceAccount" and s["name"] == account["metadata"]["name"] and s["namespace"] == namespace
+        for s in b["subjects"]))
+    role = only(objects, "Role", binding["roleRef"]["name"])
+    assert role["rules"] == [{
+        "apiGroups": ["datasciencepipelinesapplications.opendatahub.io"],
+        "resources": ["datasciencepipelinesapplications/api"],
+        "resourceNames": [dspa["metadata"]["name"]],
+        "verbs": ["get", "create"],
+    }]
+
+    # The script comes from the generated ConfigMap of the same render.
+    [container] = spec["containers"]
+    script = container["command"][-1]
+    mount = next(m for m in container["volumeMounts"] if script.startswith(m["mountPath"] + "/"))
+    volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    config_map = only(objects, "ConfigMap", volume["configMap"]["name"])
+    assert config_map["data"][Path(script).name] == (ROOT / "base/pipelines/trigger_run.py").read_text()
+
+
+@pytest.mark.parametrize("env", list(EXPECTED))
+def test_syncs_after_the_pipeline_server(rendered: dict[str, list[dict[str, Any]]], env: str) -> None:
+    objects = rendered[env]
+    dspa = only(objects, "DataSciencePipelinesApplication")
+    cronjob = only(objects, "CronJob", CRONJOB)
+    assert wave(cronjob) > wave(dspa)
+    spec = pod_spec(cronjob)
+    rbac = [o for o in objects if o["kind"] in ("Role", "RoleBinding")
+            and o["metadata"]["name"] == "pipeline-scheduler"]
+    needed = [only(objects, "ServiceAccount", spec["serviceAccountName"]), *rbac,
+              *(only(objects, "ConfigMap", v["configMap"]["name"]) for v in spec["volumes"] if "configMap" in v)]
+    assert len(rbac) == 2
+    for obj in needed:  # what the CronJob's pods need is there no later than the CronJob
+        assert wave(dspa) < wave(obj) <= wave(cronjob), obj["metadata"]["name"]
+
+
+@pytest.mark.parametrize("env", list(EXPECTED))
+def test_parameters_are_inputs_of_the_compiled_pipeline(rendered: dict[str, list[dict[str, Any]]], env: str) -> None:
+    parameters = {k.removeprefix("PARAM_") for k in env_of(only(rendered[env], "CronJob", CRONJOB))
+                  if k.startswith("PARAM_")}
+    if not PIPELINE_IR.is_file():
+        pytest.skip(f"{PIPELINE_IR.relative_to(ROOT)} is not compiled yet")
+    documents = [d for d in yaml.safe_load_all(PIPELINE_IR.read_text()) if d]
+    ir = documents[0]
+    assert ir["pipelineInfo"]["name"] == PIPELINE
+    inputs = ir["root"].get("inputDefinitions", {}).get("parameters", {})
+    assert parameters <= set(inputs), f"not inputs of {PIPELINE}: {sorted(parameters - set(inputs))}"
+    required = {name for name, spec in inputs.items() if "defaultValue" not in spec and not spec.get("isOptional")}
+    assert required <= parameters, f"{env} does not set the required inputs {sorted(required - parameters)}"
+
+
+# --- the script against a stand-in pipeline server ----------------------------------------------
+
+
+def load_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("trigger_run", ROOT / "base/pipelines/trigger_run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class FakeServer:
+    """The KFP v2beta1 REST API calls the script makes, with canned answers; every request is kept."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.experiments: list[dict[str, Any]] = []
+        self.runs: list[dict[str, Any]] = []
+        self.status = 200
+        self.inputs = {"data_uri": "STRING", "epochs": "NUMBER_INTEGER", "version": "STRING",
+                       "dry_run": "BOOLEAN"}
+
+    def answer(self, method: str, path: str, query: dict[str, str], body: Any) -> Any:
+        if method == "GET" and path == "pipelines":
+            if query.get("page_token") != "2":
+                return {"pipelines": [{"pipeline_id": "p0", "display_name": "other"}], "next_page_token": "2"}
+            return {"pipelines": [{"pipeline_id": "p1", "name": PIPELINE, "display_name": PIPELINE}]}
+        if method == "GET" and path == "pipelines/p1/versions":
+            assert query["sort_by"] == "created_at desc"
+            return {"pipeline_versions": [{"pipeline_version_id": "v2", "display_name": "newest"}]}
+        if method == "GET" and path == "pipelines/p1/versions/v2":
+            parameters = {name: {"parameterType": kind} for name, kind in self.inputs.items()}
+            return {"pipeline_version_id": "v2", "display_name": "newest",
+                    "pipeline_spec": {"pipelineInfo": {"name": PIPELINE}, "root": {
+                        "inputDefinitions": {"parameters": parameters}}}}
+        if method == "GET" and path == "experiments":
+            wanted = json.loads(query["filter"])["predicates"][0]["string_value"]
+            return {"experiments": [e for e in self.experiments if e["display_name"] == wanted]}
+        if method == "POST" and path == "experiments":
+            self.experiments.append({"experiment_id": "e1", **body})
+            return self.experiments[-1]
+        if method == "GET" and path == "runs":
+            return {"runs": [r for r in self.runs if r["experiment_id"] == query["experiment_id"]]}
+        if method == "POST" and path == "runs":
+            self.runs.append({"run_id": f"r{len(self.runs) + 1}", "state": "PENDING", **body})
+            return self.runs[-1]
+        raise AssertionError(f"unexpected {method} {path}")
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[FakeServer, str]]:
+    fake = FakeServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def handle_one(self, method: str) -> None:
+            url = urlsplit(self.path)
+            assert url.path.startswith("/apis/v2beta1/")
+            path = url.path.removeprefix("/apis/v2beta1/")
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
+            fake.requests.append({"method": method, "path": path, "query": query, "body": body,
+                                  "authorization": self.headers.get("Authorization")})
+            if fake.status != 200:
+                payload, status = {"error": "denied"}, fake.status
+            else:
+                payload, status = fake.answer(method, path, query, body), 200
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self.handle_one("GET")
+
+        def do_POST(self) -> None:
+            self.handle_one("POST")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake, f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def environ(server: tuple[FakeServer, str], tmp_path: Path) -> dict[str, str]:
+    token = tmp_path / "token"
+    token.write_text("sa-token\n")
+    return {"PIPELINE_NAME": PIPELINE, "KFP_HOST": server[1], "NAMESPACE": "mlops-dev",
+            "TOKEN_FILE": str(token), "CA_FILE": str(tmp_path / "absent.crt"),
+            "EXPERIMENT_NAME": "scheduled", "RUN_NAME_PREFIX": "retrain", "TRIGGERED_BY": "retrain-28000000",
+            "PARAM_data_uri": "s3://data/fraud/", "PARAM_epochs": "3", "PARAM_dry_run": "False",
+            "PARAM_version": "1.3.0-rc.{date}"}
+
+
+def test_script_starts_a_run_of_the_newest_version(server: tuple[FakeServer, str], environ: dict[str, str]) -> None:
+    fake, _ = server
+    assert load_script().main(environ) == 0
+    [run] = fake.runs
+    today = datetime.now(UTC).strftime("%Y%m%d")
+    assert run["pipeline_version_reference"] == {"pipeline_id": "p1", "pipeline_version_id": "v2"}
+    assert run["experiment_id"] == "e1" and fake.experiments[0]["display_name"] == "scheduled"
+    assert run["runtime_config"]["parameters"] == {  # converted to the types the pipeline declares
+        "data_uri": "s3://data/fraud/", "epochs": 3, "dry_run": False, "version": f"1.3.0-rc.{today}"}
+    assert run["display_name"].startswith("retrain-")
+    assert "retrain-28000000" in run["description"]
+    assert {r["authorization"] for r in fake.requests} == {"Bearer sa-token"}
+
+
+def test_script_skips_while_a_run_is_active(server: tuple[FakeServer, str], environ: dict[str, str]) -> None:
+    fake, _ = server
+    script = load_script()
+    assert script.main(environ) == 0
+    assert script.main(environ) == 0  # the first run is still PENDING
+    assert len(fake.runs) == 1
+    fake.runs[0]["state"] = "SUCCEEDED"
+    assert script.main(environ) == 0
+    assert len(fake.runs) == 2
+
+
+@pytest.mark.parametrize("env", list(EXPECTED))
+def test_script_runs_with_the_rendered_configuration(rendered: dict[str, list[dict[str, Any]]], env: str,
+                                                     server: tuple[FakeServer, str], tmp_path: Path) -> None:
+    fake, host = server
+    if PIPELINE_IR.is_file():  # the stand-in server declares the compiled pipeline's inputs
+        ir = next(d for d in yaml.safe_load_all(PIPELINE_IR.read_text()) if d)
+        fake.inputs = {name: spec["parameterType"]
+                       for name, spec in ir["root"]["inputDefinitions"]["parameters"].items()}
+    token = tmp_path / "token"
+    token.write_text("sa-token")
+    configured = env_of(only(rendered[env], "CronJob", CRONJOB))
+    assert load_script().main({**configured, "KFP_HOST": host, "NAMESPACE": env, "TOKEN_FILE": str(token)}) == 0
+    [run] = fake.runs
+    assert run["runtime_config"]["parameters"]["publish"] is (EXPECTED[env][2] == "true")
+    assert fake.experiments[0]["display_name"] == configured["EXPERIMENT_NAME"]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"PARAM_learning_rate": "0.1"}, "no input learning_rate"),
+    ({"PARAM_epochs": "three"}, "not a valid NUMBER_INTEGER"),
+    ({"PIPELINE_NAME": "missing"}, "no pipeline named 'missing'"),
+    ({"PIPELINE_NAME": ""}, "PIPELINE_NAME is not set"),
+])
+def test_script_refuses_a_wrong_configuration(server: tuple[FakeServer, str], environ: dict[str, str],
+                                              capsys: pytest.CaptureFixture[str], change: dict[str, str],
+                                              message: str) -> None:
+    assert load_script().main({**environ, **change}) == 2
+    assert message in capsys.readouterr().err
+    assert server[0].runs == []
+
+
+def test_script_explains_a_refusal_of_the_proxy(server: tuple[FakeServer, str], environ: dict[str, str],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    server[0].status = 403
+    assert load_script().main(environ) == 1
+    assert "datasciencepipelinesapplications/api" in capsys.readouterr().err
+
+
+# --- Argo CD may apply what the schedule needs -------------------------------------------------
+
+
+def test_the_environments_project_allows_every_kind_of_the_schedule(
+        rendered: dict[str, list[dict[str, Any]]]) -> None:
+    project = yaml.safe_load((ROOT / "base/argocd/appproject-environments.yaml").read_text())
+    allowed = {(i["group"], i["kind"]) for i in project["spec"].get("namespaceResourceWhitelist", [])}
+    for env, objects in rendered.items():
+        for obj in objects:
+            if obj["kind"] == "Namespace":
+                continue
+            group = obj["apiVersion"].rpartition("/")[0]
+            assert (group, obj["kind"]) in allowed, f"{env}: Argo CD refuses {group or 'core'}/{obj['kind']}"
