@@ -120,6 +120,7 @@ class StandIn:
     reviewers: dict[int, list[str]] = field(default_factory=dict)
     team_reviewers: dict[int, list[str]] = field(default_factory=dict)
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    identity: str = "mlops-bot"  # the account the token acts as: GET /user, author of new comments
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail_next(self, method: str, path_regex: str, status: int, body: dict[str, Any] | None = None,
@@ -239,6 +240,10 @@ class StandIn:
             pull = self._new_pull(operation, number, body)
             self.pulls[number] = pull
             return 201, pull
+        if key == ("GET", "/user"):
+            user = example(operation.response_schema(200) or {})
+            user.update(login=self.identity, type="Bot" if self.identity.endswith("[bot]") else "User")
+            return 200, user
         if key == ("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}"):
             comment = self.comments.get(int(params["comment_id"]))
             if comment is None:
@@ -273,6 +278,7 @@ class StandIn:
             comment.update(id=comment_id, body=body["body"], created_at=NOW, updated_at=NOW,
                            html_url=f"https://github.example/{self.repository}/pull/{number}#issuecomment-{comment_id}",
                            issue_url=f"{self.url}/repos/{self.repository}/issues/{number}")
+            comment["user"] = {**comment["user"], "login": self.identity}
             self.comments[comment_id] = comment
             return 201, comment
         if key == ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"):

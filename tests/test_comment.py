@@ -86,3 +86,48 @@ def test_github_refusal_is_an_outside_failure(tmp_path: Path, pull: int, github:
     assert result.exit_code == 3
     assert result.stderr.count("\n") == 1 and "answered 403" in result.stderr
     assert github.comments == {}
+
+
+def test_a_marker_in_someone_elses_comment_is_ignored(tmp_path: Path, pull: int, github: Any) -> None:  # noqa: F811
+    github.identity = "mallory"
+    assert comment(tmp_path, pull, "prod: none (fake)").exit_code == 0  # mallory writes the marker first
+    github.identity = "mlops-bot"
+    result = comment(tmp_path, pull, "the real preview")
+    assert result.exit_code == 0, result.output
+    assert "comment posted" in result.stdout
+    bodies = {c["user"]["login"]: c["body"] for c in github.comments.values()}
+    assert bodies == {"mallory": "<!-- mlops:mlops-diff -->\nprod: none (fake)",
+                      "mlops-bot": "<!-- mlops:mlops-diff -->\nthe real preview"}
+    assert all(method != "PATCH" for method, *_ in github.requests)
+
+
+def test_the_workflow_token_is_github_actions_bot(tmp_path: Path, pull: int, github: Any) -> None:  # noqa: F811
+    """GITHUB_TOKEN may not read /user (403): its comments are github-actions[bot]'s."""
+    github.identity = "github-actions[bot]"
+    github.fail_next("GET", r"^/user$", 403, times=2)
+    assert comment(tmp_path, pull, "one").exit_code == 0
+    second = comment(tmp_path, pull, "two")
+    assert second.exit_code == 0, second.output
+    assert "comment updated" in second.stdout and len(github.comments) == 1
+
+
+def test_author_option_names_the_account(tmp_path: Path, pull: int, github: Any) -> None:  # noqa: F811
+    github.identity = "platform-app[bot]"
+    assert comment(tmp_path, pull, "one").exit_code == 0
+    assert comment(tmp_path, pull, "two", "--author", "platform-app[bot]").exit_code == 0
+    assert len(github.comments) == 1
+    assert not any(path == "/user" for _, path, *_ in github.requests[-3:])  # --author needs no lookup
+
+
+def test_the_largest_preview_fits_one_comment(tmp_path: Path, pull: int, github: Any) -> None:  # noqa: F811
+    """What `mlops diff --base REF --output markdown` prints for a huge change is accepted by GitHub."""
+    from mlops.cli import COMMENT_BUDGET
+    from mlops.diff import TargetChanges, diff_objects, render_markdown_all
+
+    before = {("ConfigMap", "ml", f"c{i}"): {"data": {"v": "a" * 500}} for i in range(300)}
+    after = {key: {"data": {"v": "b" * 500}} for key in before}
+    results = [TargetChanges(env, True, diff_objects(before, after)) for env in ("dev", "test", "prod")]
+    result = comment(tmp_path, pull, render_markdown_all(results, "origin/main", limit=COMMENT_BUDGET))
+    assert result.exit_code == 0, result.output
+    (posted,) = github.comments.values()
+    assert len(posted["body"]) <= 65_536

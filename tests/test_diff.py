@@ -6,10 +6,11 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from mlops.cli import main
-from mlops.diff import diff_objects, parse_objects, render_markdown
+from mlops.diff import ObjectChange, TargetChanges, diff_objects, parse_objects, render_markdown, render_markdown_all
 from repo_builder import DEPLOYMENT, INFERENCE_SERVICE, simple_repo, write
 
 
@@ -112,3 +113,29 @@ def test_two_environments_and_a_base_is_bad_usage(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["diff", "--repo", str(repo), "dev", "prod", "--base", "main"])
     assert result.exit_code == 2
     assert "or none for every environment" in result.stderr
+
+
+def _many_changes(count: int, prefix: str = "web") -> list[ObjectChange]:
+    before = {("Deployment", "ml", f"{prefix}-{i}"): {"kind": "Deployment", "spec": {"replicas": 1, "note": "x" * 300}}
+              for i in range(count)}
+    after = {key: {"kind": "Deployment", "spec": {"replicas": 2, "note": "y" * 300}} for key in before}
+    return diff_objects(before, after)
+
+
+@pytest.mark.parametrize("limit", [900, 5_000, 60_000])
+def test_every_target_markdown_never_exceeds_the_limit(limit: int) -> None:
+    """Four targets with 150 changed objects each: tables, diffs and notes all fit, or are left out with a note."""
+    results = [TargetChanges(name, True, _many_changes(150, name)) for name in ("dev", "test", "prod", "platform")]
+    text = render_markdown_all(results, "origin/main", limit=limit)
+    assert len(text) <= limit
+    assert "| prod | 0 added, 150 changed, 0 removed |" in text
+    assert "left out" in text
+
+
+def test_a_diff_with_backticks_stays_inside_its_block() -> None:
+    before = {("ConfigMap", "ml", "readme"): {"kind": "ConfigMap", "data": {"a": "plain"}}}
+    after = {("ConfigMap", "ml", "readme"): {"kind": "ConfigMap", "data": {"a": "```\n# Heading injected\n````"}}}
+    text = render_markdown(diff_objects(before, after), "dev")
+    fence = text.split("<summary>", 1)[1].split("\n\n", 1)[1].split("diff\n", 1)[0]
+    assert fence == "`````"  # one longer than the longest run of backticks in the diff
+    assert text.rstrip().endswith(f"{fence}\n\n</details>")

@@ -48,8 +48,8 @@ def add_version(clone: Path, model: str, version: str) -> None:
 
 def test_lists_the_newest_added_version_per_model(clone: Path) -> None:
     before = git(clone, "rev-parse", "HEAD")
-    add_version(clone, "fraud-detection", "1.3.0")
     add_version(clone, "fraud-detection", "1.4.0")
+    add_version(clone, "fraud-detection", "1.3.1")  # listed last, but not the newest
     git(clone, "commit", "-qam", "two versions")
     result = mlops(clone, "model", "new-versions", "--since", before, "--output", "json")
     assert result.exit_code == 0, result.output
@@ -73,3 +73,11 @@ def test_unknown_revision_exits_2(clone: Path) -> None:
     result = mlops(clone, "model", "new-versions", "--since", "0" * 40)
     assert result.exit_code == 2
     assert "unknown git revision" in result.stderr
+
+
+def test_a_patch_of_an_older_line_is_not_promoted(clone: Path) -> None:
+    """1.1.1 after 1.2.0: promoting it to dev would replace the newer 1.2.0 there."""
+    before = git(clone, "rev-parse", "HEAD")
+    add_version(clone, "fraud-detection", "1.1.1")
+    git(clone, "commit", "-qam", "hotfix of 1.1")
+    assert json.loads(mlops(clone, "model", "new-versions", "--since", before, "-o", "json").stdout) == []

@@ -83,3 +83,32 @@ def test_second_run_updates_the_same_pull_request(workspace: tuple[Path, Path], 
     assert again.exit_code == 0, again.output
     assert "pull request #1 updated" in again.stdout
     assert len(github.pulls) == 1 and "auc | 0.976" in github.pulls[1]["body"]
+
+
+def test_failure_on_an_update_restores_the_branch_it_replaced(workspace: tuple[Path, Path],  # noqa: F811
+                                                              github: Any) -> None:  # noqa: F811
+    """The branch exists from a first run; the second run's pull request update fails: back to the first."""
+    clone, remote = workspace
+    assert mlops(clone, *ARGS).exit_code == 0
+    state, refs = Git(clone).state(), remote_refs(remote)
+    github.fail_next("PATCH", r"/pulls/\d+$", 500)
+    result = mlops(clone, *[("auc=0.976" if a == "auc=0.975" else a) for a in ARGS])
+    assert result.exit_code == 3, result.output
+    assert "was undone" in result.stderr
+    assert remote_refs(remote) == refs and Git(clone).state() == state
+
+
+def test_an_undo_the_remote_refuses_is_reported(workspace: tuple[Path, Path], github: Any) -> None:  # noqa: F811
+    """If the pushed branch cannot be deleted again, the message says so and how to clean up."""
+    clone, remote = workspace
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nwhile read old new ref; do\n"
+                    "  [ \"$new\" = 0000000000000000000000000000000000000000 ] && echo 'no deletions' >&2 && exit 1\n"
+                    "done\nexit 0\n")
+    hook.chmod(0o755)
+    github.fail_next("POST", r"/pulls$", 500)
+    result = mlops(clone, *ARGS)
+    assert result.exit_code == 3
+    assert "could NOT be undone" in result.stderr
+    assert "git push origin --delete mlops/register/fraud-detection-1.3.0" in result.stderr
+    assert result.stderr.count("\n") == 1

@@ -18,9 +18,17 @@ from typing import Any
 import onnx
 import pytest
 import yaml
-from fraud_detection_training import steps
 from fraud_detection_training.__main__ import main
 from fraud_detection_training.catalog import find_catalog, load_catalog, load_data_schema, signature_of
+from fraud_detection_training.evaluation import evaluate_model
+from fraud_detection_training.onnx_export import check_onnx_signature, export_onnx
+from fraud_detection_training.registration import add_version_command, next_version, resolve_version
+from fraud_detection_training.training import train_model
+from fraud_detection_training.transactions import generate_transactions
+from fraud_detection_training.upload import file_digest, upload_model
+from fraud_detection_training.validation import validate_data
+
+from cli_parsing import parse_mlops
 
 ROWS = 2500
 SEED = 7
@@ -39,7 +47,7 @@ def signature() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def good_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("data") / "transactions.csv"
-    steps.generate_transactions(str(path), rows=ROWS, seed=SEED)
+    generate_transactions(str(path), rows=ROWS, seed=SEED)
     return path
 
 
@@ -49,8 +57,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory, good_csv: Path, schema: di
     """One training run shared by the ONNX tests: model pickle, held-out rows and the ONNX file."""
     folder = tmp_path_factory.mktemp("trained")
     files = {"model": folder / "model.pkl", "holdout": folder / "holdout.csv", "onnx": folder / "1" / "model.onnx"}
-    steps.train_model(str(good_csv), schema, str(files["model"]), str(files["holdout"]), seed=SEED)
-    steps.export_onnx(str(files["model"]), str(files["onnx"]), signature, str(files["holdout"]), schema)
+    train_model(str(good_csv), schema, str(files["model"]), str(files["holdout"]), seed=SEED)
+    export_onnx(str(files["model"]), str(files["onnx"]), signature, str(files["holdout"]), schema)
     return files
 
 
@@ -69,7 +77,7 @@ def _write(path: Path, rows: list[list[str]]) -> Path:
 
 
 def test_generated_data_passes_validation(good_csv: Path, schema: dict[str, Any], tmp_path: Path) -> None:
-    summary = steps.validate_data(str(good_csv), schema, str(tmp_path / "report.txt"))
+    summary = validate_data(str(good_csv), schema, str(tmp_path / "report.txt"))
     assert summary["rows"] == ROWS
     assert 0.05 < summary["positive_fraction"] < 0.15
     report = (tmp_path / "report.txt").read_text(encoding="utf-8")
@@ -79,9 +87,9 @@ def test_generated_data_passes_validation(good_csv: Path, schema: dict[str, Any]
 
 def test_generation_is_deterministic(tmp_path: Path) -> None:
     first, second, other = (str(tmp_path / name) for name in ("a.csv", "b.csv", "c.csv"))
-    steps.generate_transactions(first, rows=300, seed=1)
-    steps.generate_transactions(second, rows=300, seed=1)
-    steps.generate_transactions(other, rows=300, seed=2)
+    generate_transactions(first, rows=300, seed=1)
+    generate_transactions(second, rows=300, seed=1)
+    generate_transactions(other, rows=300, seed=2)
     assert Path(first).read_bytes() == Path(second).read_bytes()
     assert Path(first).read_bytes() != Path(other).read_bytes()
 
@@ -142,7 +150,7 @@ def test_bad_data_fails_with_a_report(kind: str, good_csv: Path, schema: dict[st
     bad = _write(tmp_path / "bad.csv", change(_read(good_csv)))
     report_file = tmp_path / "report.txt"
     with pytest.raises(ValueError) as raised:
-        steps.validate_data(str(bad), schema, str(report_file))
+        validate_data(str(bad), schema, str(report_file))
     report = str(raised.value)
     assert report.startswith("Data validation of bad.csv: FAILED (")
     for text in expected:
@@ -155,14 +163,14 @@ def test_report_lists_at_most_five_offending_rows(good_csv: Path, schema: dict[s
     for line in range(2, 12):
         rows[line - 1][rows[0].index("online_order")] = "yes"
     with pytest.raises(ValueError, match=r"line 6: 'yes' \(and 5 more\)"):
-        steps.validate_data(str(_write(tmp_path / "bad.csv", rows)), schema, str(tmp_path / "report.txt"))
+        validate_data(str(_write(tmp_path / "bad.csv", rows)), schema, str(tmp_path / "report.txt"))
 
 
 def test_unreadable_file_fails_with_a_report(schema: dict[str, Any], tmp_path: Path) -> None:
     binary = tmp_path / "binary.csv"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ValueError, match="FAIL  file readable as UTF-8 CSV: no"):
-        steps.validate_data(str(binary), schema, str(tmp_path / "report.txt"))
+        validate_data(str(binary), schema, str(tmp_path / "report.txt"))
 
 
 def test_schema_features_are_the_signature_width(schema: dict[str, Any], signature: dict[str, Any]) -> None:
@@ -175,10 +183,10 @@ def test_schema_features_are_the_signature_width(schema: dict[str, Any], signatu
 
 def test_local_training_gives_a_model_matching_the_catalog(trained: dict[str, Path], schema: dict[str, Any],
                                                            signature: dict[str, Any]) -> None:
-    found = steps.check_onnx_signature(str(trained["onnx"]), signature)
+    found = check_onnx_signature(str(trained["onnx"]), signature)
     assert found == signature
-    metrics = steps.evaluate_model(str(trained["onnx"]), str(trained["holdout"]), signature, schema,
-                                   latency_requests=50)
+    metrics = evaluate_model(str(trained["onnx"]), str(trained["holdout"]), signature, schema,
+                             latency_requests=50)
     assert set(metrics) == {"auc", "precision", "recall", "latency_p95_ms"}
     for name in ("auc", "precision", "recall"):
         assert 0.0 <= metrics[name] <= 1.0, metrics
@@ -225,7 +233,7 @@ def test_signature_checker_names_the_difference(change: Callable[[dict[str, Any]
     catalog_side = copy.deepcopy(signature)
     change(catalog_side)
     with pytest.raises(ValueError) as raised:
-        steps.check_onnx_signature(str(trained["onnx"]), catalog_side)
+        check_onnx_signature(str(trained["onnx"]), catalog_side)
     assert expected in str(raised.value)
     assert "does not match the catalog signature" in str(raised.value)
 
@@ -235,10 +243,10 @@ def test_signature_checker_rejects_a_file_with_other_names(trained: dict[str, Pa
     other = copy.deepcopy(signature)
     other["outputs"][0]["name"] = "probabilities"
     wrong = tmp_path / "wrong.onnx"
-    steps.export_onnx(str(trained["model"]), str(wrong), other, str(trained["holdout"]), schema)
+    export_onnx(str(trained["model"]), str(wrong), other, str(trained["holdout"]), schema)
     with pytest.raises(ValueError, match=r"the file has \['probabilities'\], the catalog signature says "
                                          r"\['fraud_probability'\]"):
-        steps.check_onnx_signature(str(wrong), signature)
+        check_onnx_signature(str(wrong), signature)
 
 
 def test_signature_checker_refuses_ai_onnx_ml_operators(tmp_path: Path, signature: dict[str, Any]) -> None:
@@ -255,14 +263,14 @@ def test_signature_checker_refuses_ai_onnx_ml_operators(tmp_path: Path, signatur
     path = tmp_path / "ml.onnx"
     path.write_bytes(model.SerializeToString())
     with pytest.raises(ValueError, match=r"OpenVINO Model Server mostly cannot load .*: ai\.onnx\.ml\.Scaler"):
-        steps.check_onnx_signature(str(path), signature)
+        check_onnx_signature(str(path), signature)
 
 
 def test_signature_checker_refuses_an_unreadable_file(tmp_path: Path, signature: dict[str, Any]) -> None:
     path = tmp_path / "broken.onnx"
     path.write_bytes(b"not onnx")
     with pytest.raises(ValueError, match="cannot be loaded by onnxruntime"):
-        steps.check_onnx_signature(str(path), signature)
+        check_onnx_signature(str(path), signature)
 
 
 # --- versions and the add-version command -------------------------------------------------------
@@ -270,23 +278,23 @@ def test_signature_checker_refuses_an_unreadable_file(tmp_path: Path, signature:
 
 def test_next_version_follows_the_catalog(tmp_path: Path) -> None:
     catalog = str(find_catalog())
-    assert steps.next_version(catalog) == "1.3.0"  # newest listed is 1.2.0
-    assert steps.next_version(catalog, "2.0.0") == "2.0.0"
+    assert next_version(catalog) == "1.3.0"  # newest listed is 1.2.0
+    assert next_version(catalog, "2.0.0") == "2.0.0"
     with pytest.raises(ValueError, match="already in"):
-        steps.next_version(catalog, "1.1.0")
+        next_version(catalog, "1.1.0")
     with pytest.raises(ValueError, match="not a semantic version"):
-        steps.next_version(catalog, "v2")
+        next_version(catalog, "v2")
     empty = tmp_path / "model.yaml"
     empty.write_text("name: new-model\nversions: []\n", encoding="utf-8")
-    assert steps.next_version(str(empty)) == "1.0.0"
+    assert next_version(str(empty)) == "1.0.0"
     unordered = tmp_path / "unordered.yaml"
     unordered.write_text(yaml.safe_dump({"versions": [{"version": "1.10.0"}, {"version": "1.9.2"},
                                                       {"version": "2.0.0-rc.1"}]}), encoding="utf-8")
-    assert steps.next_version(str(unordered)) == "2.1.0"
+    assert next_version(str(unordered)) == "2.1.0"
 
 
 def test_add_version_command_carries_metrics_and_lineage() -> None:
-    command = steps.add_version_command(
+    command = add_version_command(
         "fraud-detection", "1.3.0", "s3://mlops-models/fraud-detection/1.3.0/", "sha256:" + "a" * 64,
         {"auc": 0.97, "precision": 0.86, "recall": 0.8, "latency_p95_ms": 0.02}, commit="abc1234",
         pipeline_run="run-1", dataset="s3://mlops-data/fraud-detection/transactions.csv", base="release")
@@ -297,7 +305,9 @@ def test_add_version_command_carries_metrics_and_lineage() -> None:
         "--metric", "latency_p95_ms=0.02", "--commit", "abc1234", "--pipeline-run", "run-1",
         "--dataset", "s3://mlops-data/fraud-detection/transactions.csv", "--pull-request", "--base", "release",
     ]
-    assert "--commit" not in steps.add_version_command("m", "1.0.0", "s3://b/m/1.0.0/", "", {}, commit="")
+    assert "--commit" not in add_version_command("m", "1.0.0", "s3://b/m/1.0.0/", "", {}, commit="")
+    # the register step runs exactly this: every option must exist in the mlops it installs
+    assert parse_mlops(command[1:], "the register step") == ["model", "add-version"]
 
 
 def test_upload_to_a_folder_never_overwrites(tmp_path: Path) -> None:
@@ -305,10 +315,10 @@ def test_upload_to_a_folder_never_overwrites(tmp_path: Path) -> None:
     (model_dir / "1").mkdir(parents=True)
     (model_dir / "1" / "model.onnx").write_bytes(b"onnx")
     target = tmp_path / "bucket" / "1.3.0"
-    assert steps.upload_model(str(model_dir), str(target)) == [str(target / "1" / "model.onnx")]
+    assert upload_model(str(model_dir), str(target)) == [str(target / "1" / "model.onnx")]
     assert (target / "1" / "model.onnx").read_bytes() == b"onnx"
     with pytest.raises(ValueError, match="never overwritten"):
-        steps.upload_model(str(model_dir), str(target))
+        upload_model(str(model_dir), str(target))
 
 
 # --- the local entry point ----------------------------------------------------------------------
@@ -326,7 +336,7 @@ def test_local_run_writes_model_metrics_and_the_next_command(tmp_path: Path,
     assert "PASSED" in (out / "validation-report.txt").read_text(encoding="utf-8")
     assert "mlops model add-version fraud-detection --version 1.3.0 --uri s3://mlops-models/fraud-detection/1.3.0/" \
         in printed
-    assert steps.file_digest(str(out / "model" / "1" / "model.onnx")) in printed
+    assert file_digest(str(out / "model" / "1" / "model.onnx")) in printed
     assert f"--metric auc={metrics['auc']}" in printed and "--pull-request" in printed
 
 
@@ -379,9 +389,9 @@ def test_resolve_version_reads_the_catalog_of_a_clone(tmp_path: Path) -> None:
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "--quiet", "-m", "catalog"], check=True)
     workdir = tmp_path / "work"
-    assert steps.resolve_version(f"file://{origin}", "release", "fraud-detection", "", str(workdir)) == "1.3.0"
+    assert resolve_version(f"file://{origin}", "release", "fraud-detection", "", str(workdir)) == "1.3.0"
     clone = workdir / "repository"
     assert subprocess.run(["git", "-C", str(clone), "config", "credential.helper"], capture_output=True, text=True,
                           check=True).stdout.startswith("!f() { echo username=x-access-token;")
     with pytest.raises(ValueError, match="never reused"):
-        steps.resolve_version(f"file://{origin}", "release", "fraud-detection", "1.2.0", str(tmp_path / "again"))
+        resolve_version(f"file://{origin}", "release", "fraud-detection", "1.2.0", str(tmp_path / "again"))

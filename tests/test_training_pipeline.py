@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 import yaml
-from fraud_detection_training import pipeline, steps
+from fraud_detection_training import pipeline
 from fraud_detection_training.catalog import PIPELINE_DIR, PIPELINE_IR
 from fraud_detection_training.compile import COMMAND, compile_pipeline
+from fraud_detection_training.onnx_export import check_onnx_signature
+from fraud_detection_training.transactions import generate_transactions
 from kfp import local
 
 
@@ -135,7 +137,7 @@ def _task_folders(root: Path) -> set[str]:
 def test_pipeline_stops_at_validation_with_the_report(local_runner: Path, tmp_path: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.csv"
-    steps.generate_transactions(str(bad), rows=300, seed=3)  # fewer rows than the schema's minimum
+    generate_transactions(str(bad), rows=300, seed=3)  # fewer rows than the schema's minimum
     with pytest.raises(RuntimeError, match="validate-training-data"):
         pipeline.train_fraud_detection(data_uri=str(bad), publish=False)
     printed = capsys.readouterr().out
@@ -149,10 +151,10 @@ def test_pipeline_stops_at_validation_with_the_report(local_runner: Path, tmp_pa
 @LOCAL_NOOPS
 def test_pipeline_trains_locally_without_publishing(local_runner: Path, tmp_path: Path) -> None:
     data = tmp_path / "transactions.csv"
-    steps.generate_transactions(str(data), rows=1500, seed=5)
+    generate_transactions(str(data), rows=1500, seed=5)
     run = pipeline.train_fraud_detection(data_uri=str(data), publish=False)
     assert _task_folders(local_runner) == {"load-data", "validate-training-data", "train", "export-model",
                                            "check-model-signature", "evaluate"}
     (onnx_file,) = local_runner.glob("*/export-model/onnx_model/1/model.onnx")
-    assert steps.check_onnx_signature(str(onnx_file), pipeline.SIGNATURE) == pipeline.SIGNATURE
+    assert check_onnx_signature(str(onnx_file), pipeline.SIGNATURE) == pipeline.SIGNATURE
     assert run is not None

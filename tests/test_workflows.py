@@ -23,7 +23,7 @@ import click
 import pytest
 import yaml
 
-from mlops.cli import main
+from cli_parsing import parse_mlops
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yaml"))
@@ -61,6 +61,23 @@ def test_actionlint_with_shellcheck_reports_nothing() -> None:
     planted = subprocess.run([shellcheck, "-s", "bash", "-"], input='echo $UNQUOTED\n', capture_output=True,
                              text=True, check=False)
     assert "SC2086" in planted.stdout
+
+
+def test_shellcheck_reports_nothing_on_the_composite_actions_scripts(tmp_path: Path) -> None:
+    """actionlint checks workflow scripts only; the composite action's steps get shellcheck here."""
+    checked = 0
+    for action in ACTIONS:
+        for index, step in enumerate(load(action)["runs"]["steps"]):
+            if "run" not in step:
+                continue
+            assert step.get("shell") == "bash", f"{action}: step {index} must say shell: bash"
+            script = tmp_path / f"{action.parent.name}-{index}.sh"
+            script.write_text("#!/usr/bin/env bash\nset -eo pipefail\n" + step["run"], encoding="utf-8")
+            result = subprocess.run([tool("shellcheck"), "-s", "bash", str(script)], capture_output=True, text=True,
+                                    check=False)
+            assert result.returncode == 0, f"{action} step {index}:\n{result.stdout}"
+            checked += 1
+    assert checked >= 2
 
 
 def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
@@ -108,7 +125,7 @@ def test_pre_commit_files_are_valid() -> None:
         result = subprocess.run([pre_commit, command, name], cwd=ROOT, capture_output=True, text=True, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
     (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
-    _parse_mlops(shlex.split(hook["entry"])[1:], "the mlops-validate hook")
+    parse_mlops(shlex.split(hook["entry"])[1:], "the mlops-validate hook")
 
 
 def test_yamllint_passes_on_the_repository() -> None:
@@ -143,29 +160,12 @@ def mlops_invocations(script: str) -> list[list[str]]:
     return calls
 
 
-def _parse_mlops(args: list[str], where: str) -> list[str]:
-    """Parse `args` with the real command line, as far as the leaf command; return the command path."""
-    command: click.Command = main
-    context = main.make_context("mlops", list(args), resilient_parsing=False)
-    path = []
-    rest = [*context._protected_args, *context.args] if hasattr(context, "_protected_args") else context.args
-    while isinstance(command, click.Group):
-        name, sub, rest = command.resolve_command(context, rest)
-        assert sub is not None, f"{where}: no command {name!r} in `mlops {' '.join(args)}`"
-        path.append(str(name))
-        context = sub.make_context(str(name), rest, parent=context)
-        command = sub
-        if isinstance(sub, click.Group):
-            rest = [*context._protected_args, *context.args] if hasattr(context, "_protected_args") else context.args
-    return path
-
-
 def test_every_mlops_call_parses_with_the_real_cli() -> None:
     seen = set()
     for where, script in _scripts():
         for args in mlops_invocations(script):
             try:
-                seen.add(" ".join(_parse_mlops(args, where)))
+                seen.add(" ".join(parse_mlops(args, where)))
             except click.UsageError as error:
                 pytest.fail(f"{where}: `mlops {' '.join(args)}`: {error.format_message()}")
     assert seen >= {"validate", "diff", "comment", "promote", "schemas sync", "model new-versions"}
@@ -174,11 +174,11 @@ def test_every_mlops_call_parses_with_the_real_cli() -> None:
 def test_the_parser_catches_a_wrong_option() -> None:
     (args,) = mlops_invocations('.venv/bin/mlops validate --strictly --output github > x')
     with pytest.raises(click.UsageError, match="--strictly"):
-        _parse_mlops(args, "test")
+        parse_mlops(args, "test")
     (args,) = mlops_invocations('x="$(.venv/bin/mlops model new-version --since "$BEFORE" | jq .)"')
     assert args == ["model", "new-version", "--since", "1"]
     with pytest.raises(click.UsageError):
-        _parse_mlops(args, "test")
+        parse_mlops(args, "test")
 
 
 # -- safety rules of the template ------------------------------------------------------------
@@ -188,13 +188,14 @@ def test_the_parser_catches_a_wrong_option() -> None:
 def test_least_privilege_and_timeouts(path: Path) -> None:
     data = load(path)
     assert data.get("permissions") == {}, "top-level permissions must be {}: jobs ask for what they need"
+    assert (data.get("defaults") or {}).get("run", {}).get("shell") == "bash", \
+        "defaults.run.shell: bash, so that scripts run with -e and pipefail"
     for name, job in data["jobs"].items():
         assert "permissions" in job, f"job {name} must declare its permissions"
-        if "uses" in job:  # a reusable workflow call: its own jobs carry the timeouts
-            continue
-        assert isinstance(job.get("timeout-minutes"), int), f"job {name} has no timeout-minutes"
         writes = {scope for scope, level in job["permissions"].items() if level == "write"}
         assert writes <= {"security-events", "pull-requests", "contents"}, (name, writes)
+        if "uses" not in job:  # a reusable workflow call: the called jobs carry the timeouts
+            assert isinstance(job.get("timeout-minutes"), int), f"job {name} has no timeout-minutes"
 
 
 def test_actions_are_pinned_by_commit() -> None:

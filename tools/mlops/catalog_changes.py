@@ -5,7 +5,9 @@ training pipeline) is merged, the version should start its way to production at 
 the same gated pull requests as any other. This module compares the catalog of the working tree
 with the catalog at an earlier commit and names, per model, the newest version that commit did
 not have. Older versions added in the same change are left out: the newest would supersede them
-in the first environment anyway.
+in the first environment anyway. A version added below the model's newest (a patch of an older
+line, say 1.2.1 after 1.3.0) is left out too: promoting it to the first environment would
+replace a newer version there; promote it by hand where it belongs.
 """
 
 from __future__ import annotations
@@ -64,5 +66,6 @@ def added_versions(root: Path, cfg: Config, since: str) -> list[AddedVersion]:
         new = [entry for entry in model.versions if entry.version not in before]
         if new:
             newest = max(new, key=lambda entry: entry.precedence)
-            added.append(AddedVersion(name, newest.version, first))
+            if newest == model.newest_version():
+                added.append(AddedVersion(name, newest.version, first))
     return added

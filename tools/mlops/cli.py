@@ -496,17 +496,22 @@ def status_command(repo: Path | None, remote: str, output_format: str) -> None:
               show_default=True, help="Markdown of the comment; - reads standard input.")
 @click.option("--key", default="mlops-diff", show_default=True,
               help="Names the comment: one comment per key and pull request, edited on every run.")
+@click.option("--author", default=None, metavar="LOGIN",
+              help="Only a comment by this account is edited (default: the token's account; "
+              "github-actions[bot] for a workflow's token).")
 @repo_option
 @click.option("--remote", default="origin", show_default=True, help="Git remote that names the GitHub repository.")
 @handle_errors
-def comment_command(number: int, body_file: str, key: str, repo: Path | None, remote: str) -> None:
+def comment_command(number: int, body_file: str, key: str, author: str | None, repo: Path | None,
+                    remote: str) -> None:
     """Post a comment on pull request PR, or update the one this command posted before.
 
     \b
     In a workflow, the rendered-diff preview of a pull request:
       mlops diff --base origin/main --output markdown | mlops comment "$PR"
     The comment starts with a hidden marker (<!-- mlops:KEY -->), so a push to the pull request
-    edits it instead of adding a second one. GitHub: repository from GITHUB_REPOSITORY or the
+    edits it instead of adding a second one; only a comment by the same account counts, so a
+    marker someone else writes into their own comment is ignored. GitHub: repository from GITHUB_REPOSITORY or the
     remote URL, API from GITHUB_API_URL, token from GITHUB_TOKEN, GH_TOKEN or `gh auth token`.
     """
     from .forge.github import MAX_BODY, comment_marker
@@ -527,7 +532,7 @@ def comment_command(number: int, body_file: str, key: str, repo: Path | None, re
     root = repo.resolve() if repo else Path.cwd()
     client = _forge_factory(root, remote)()
     try:
-        url, created = client.upsert_comment(number, key, body)
+        url, created = client.upsert_comment(number, key, body, author)
     finally:
         client.close()
     click.echo(f"comment {'posted' if created else 'updated'}: {url}")
@@ -547,6 +552,9 @@ def model() -> None:
 @handle_errors
 def model_new_versions(since: str, repo: Path | None, output_format: str) -> None:
     """List, per model, the newest version the catalog gained after REF, and its first environment.
+
+    A version added below the model's newest version (a patch of an older line) is not listed:
+    it would replace a newer one in the first environment.
 
     \b
     The new-version workflow promotes each one:

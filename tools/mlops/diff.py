@@ -8,6 +8,7 @@ changed, each changed one with a unified diff of its YAML.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -82,19 +83,45 @@ def render_text(changes: list[ObjectChange], heading: str) -> str:
     return "\n".join(lines) + "\n" + (f"\n{body}" if body else "")
 
 
+#: Room kept under a `limit` for the closing lines (a "more objects" row and the note on what was left out).
+_NOTE_ROOM = 200
+
+
+def _fence(diff: str) -> str:
+    """A code fence longer than any run of backticks in `diff`, so no content can end the block early."""
+    longest = max((len(run) for run in re.findall(r"`+", diff)), default=0)
+    return "`" * max(3, longest + 1)
+
+
 def render_markdown(changes: list[ObjectChange], heading: str, limit: int | None = None) -> str:
-    """Markdown with one collapsed diff per object; `limit` trims the diffs (with a note) to fit."""
-    lines = [f"#### {heading}", ""]
+    """Markdown with one collapsed diff per object.
+
+    With `limit`, the result never exceeds it: rows of the object table and then diffs are left
+    out, each with a note, because GitHub refuses a comment or body that is too long as a whole.
+    """
+    head = f"#### {heading}\n\n"
     if not changes:
-        return "\n".join([*lines, "No differences in the rendered objects.", ""])
-    lines += ["| Change | Object |", "| --- | --- |"]
-    lines += [f"| {change.status} | `{change.title}` |" for change in changes]
-    text = "\n".join(lines) + "\n\n"  # GitHub needs a blank line between a table and HTML
+        return head + "No differences in the rendered objects.\n"
+    budget = None if limit is None else limit - _NOTE_ROOM
+    if budget is not None and budget < len(head) + 40:
+        return head + f"_{len(changes)} changed object(s) left out to fit the size limit; run `mlops diff` locally._\n"
+    text = head + "| Change | Object |\n| --- | --- |\n"
+    listed = 0
+    for change in changes:
+        row = f"| {change.status} | `{change.title}` |\n"
+        if budget is not None and len(text) + len(row) > budget:
+            break
+        text += row
+        listed += 1
+    if listed < len(changes):
+        text += f"| … | {len(changes) - listed} more object(s) |\n"
+    text += "\n"  # GitHub needs a blank line between a table and HTML
     omitted = 0
     for change in changes:
+        fence = _fence(change.diff)
         block = (f"<details><summary>{change.status}: <code>{change.title}</code></summary>\n\n"
-                 f"```diff\n{change.diff}```\n\n</details>\n")
-        if limit is not None and len(text) + len(block) > limit:
+                 f"{fence}diff\n{change.diff}{fence}\n\n</details>\n")
+        if budget is not None and len(text) + len(block) > budget:
             omitted += 1
             continue
         text += block
@@ -126,7 +153,13 @@ def render_markdown_all(results: list[TargetChanges], base: str, limit: int) -> 
     text = "\n".join(lines) + "\n\n"
     if not changed:
         return text + "No environment renders differently: this change does not alter what Argo CD applies.\n"
+    left_out = []
     for result in changed:
-        section = render_markdown(result.changes, result.name, limit=max(limit - len(text), 0))
-        text += section + "\n"
+        room = limit - len(text) - _NOTE_ROOM
+        if room < 2 * _NOTE_ROOM:
+            left_out.append(result.name)
+            continue
+        text += render_markdown(result.changes, result.name, limit=room) + "\n"
+    if left_out:
+        text += f"_Diffs of {', '.join(left_out)} left out to fit the size limit; run `mlops diff --base {base}`._\n"
     return text

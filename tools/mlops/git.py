@@ -107,14 +107,17 @@ class Git:
         return commits
 
     def state(self) -> str:
-        """A fingerprint of the user's checkout: HEAD, branches, tags, stash, index and working tree.
+        """A fingerprint of the user's checkout: HEAD, every ref (branches, tags, stash, remote-tracking
+        and private ones), the local config, worktrees, index and working tree.
 
-        Tests compare it before and after a promotion to prove nothing of the user's moved.
+        Tests compare it before and after a promotion to prove nothing of the user's moved, and
+        that no temporary ref was left behind.
         """
         parts = [
             self.run("rev-parse", "HEAD", check=False),
             self.run("symbolic-ref", "--quiet", "HEAD", check=False),
-            self.run("for-each-ref", "--format=%(refname) %(objectname)", "refs/heads", "refs/tags", "refs/stash"),
+            self.run("for-each-ref", "--format=%(refname) %(objectname)"),
+            self.run("config", "--local", "--list", check=False),
             self.run("worktree", "list", "--porcelain"),
             self.run("status", "--porcelain=v1", "--untracked-files=all"),
             self.run("diff"),

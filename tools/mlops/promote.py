@@ -349,23 +349,34 @@ def publish(git: Git, remote: str, local_branch: str, client: Forge, *, branch: 
     deleted, or reset to what it was), so a failure leaves the remote as it was.
     """
     previous_sha = remote_branch_sha(git, remote, branch)
+    pushed_sha = git.rev_parse(local_branch) or ""
+    # pushing to the URL, not the remote's name, leaves the user's remote-tracking refs alone
+    target = git.run("remote", "get-url", "--push", remote).strip()
     keep = f"refs/mlops/previous-{uuid.uuid4().hex[:12]}"
     if previous_sha is not None:
         git.run("fetch", "--quiet", "--no-tags", "--refmap=", remote, f"+refs/heads/{branch}:{keep}")
     try:
         lease = f"--force-with-lease=refs/heads/{branch}:{previous_sha or ''}"
-        git.run("push", "--quiet", lease, remote, f"{local_branch}:refs/heads/{branch}")
+        git.run("push", "--quiet", lease, target, f"{local_branch}:refs/heads/{branch}")
         try:
             pull_request, created = client.open_or_update_pull_request(head=branch, base=base, title=title,
                                                                        body=body, labels=labels, reviewers=reviewers)
             return pull_request, bool(created)
         except BaseException as error:
-            if previous_sha is None:
-                git.run("push", "--quiet", remote, "--delete", f"refs/heads/{branch}", check=False)
-            else:
-                git.run("push", "--quiet", "--force", remote, f"{keep}:refs/heads/{branch}", check=False)
+            undone = _undo_push(git, target, branch, pushed_sha, keep if previous_sha is not None else None)
             if isinstance(error, OutsideError):
-                raise OutsideError(f"{error}; the push of {branch} was undone, nothing changed") from None
+                if undone:
+                    raise OutsideError(f"{error}; the push of {branch} was undone, nothing changed") from None
+                raise OutsideError(f"{error}; the push of {branch} could NOT be undone: delete or reset that "
+                                   f"branch by hand (git push {remote} --delete {branch})") from None
             raise
     finally:
         git.run("update-ref", "-d", keep, check=False)
+
+
+def _undo_push(git: Git, target: str, branch: str, pushed_sha: str, previous: str | None) -> bool:
+    """Delete the branch, or reset it to `previous`, only if it still is what this run pushed."""
+    lease = f"--force-with-lease=refs/heads/{branch}:{pushed_sha}"
+    if previous is None:
+        return git.ok("push", "--quiet", lease, target, "--delete", f"refs/heads/{branch}")
+    return git.ok("push", "--quiet", lease, target, f"{previous}:refs/heads/{branch}")

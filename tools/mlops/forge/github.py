@@ -19,6 +19,8 @@ from .. import __version__
 from ..errors import OutsideError
 
 PUBLIC_API = "https://api.github.com"
+#: The account of the token GitHub Actions gives a workflow (GITHUB_TOKEN).
+ACTIONS_BOT = "github-actions[bot]"
 MAX_BODY = 65_536
 _REMOTE = re.compile(r"^(?:https?://|ssh://)?(?:[^@/]+@)?[^/:]+[:/](?P<owner>[^/]+)/(?P<name>[^/]+?)(?:\.git)?/?$")
 
@@ -179,33 +181,46 @@ class GitHub:
                 raise
             self.warnings.append(f"reviewers not requested: {error}")
 
-    def upsert_comment(self, number: int, key: str, body: str) -> tuple[str, bool]:
-        """Post the comment of `key` on pull request `number`, or edit the one posted before.
+    def authenticated_login(self) -> str:
+        """The account the token acts as; the workflow token (which may not read /user) is github-actions[bot]."""
+        try:
+            data = self._request("GET", "/user")
+        except OutsideError as error:
+            if re.search(r" answered 40[13]", str(error)):
+                return ACTIONS_BOT
+            raise
+        return str(data.get("login", ""))
+
+    def upsert_comment(self, number: int, key: str, body: str, author: str | None = None) -> tuple[str, bool]:
+        """Post the comment of `key` on pull request `number`, or edit the one `author` posted before.
 
         The comment carries a hidden marker naming `key`, so a workflow that runs on every push
-        keeps exactly one comment up to date instead of adding one per push. Returns the
-        comment's address and whether it was created.
+        keeps exactly one comment up to date instead of adding one per push. Only a comment by
+        `author` (default: the token's account) counts: anyone can write the marker into a
+        comment of their own, and the preview must never land in, or depend on, theirs.
+        Returns the comment's address and whether it was created.
         """
         marker = comment_marker(key)
         text = f"{marker}\n{body}"
         if len(text) > MAX_BODY:
             raise ValueError(f"comment has {len(text)} characters; GitHub accepts {MAX_BODY}")
-        existing = self._find_comment(number, marker)
+        existing = self._find_comment(number, marker, author or self.authenticated_login())
         if existing is None:
             data = self._request("POST", f"/repos/{self.repository}/issues/{number}/comments", json={"body": text})
             return str(data.get("html_url", "")), True
         data = self._request("PATCH", f"/repos/{self.repository}/issues/comments/{existing}", json={"body": text})
         return str(data.get("html_url", "")), False
 
-    def _find_comment(self, number: int, marker: str) -> int | None:
-        """The id of the first comment that starts with `marker`, looking through every page."""
+    def _find_comment(self, number: int, marker: str, author: str) -> int | None:
+        """The id of the first comment by `author` that starts with `marker`, looking through every page."""
         page = 1
         while True:
             data = self._request("GET", f"/repos/{self.repository}/issues/{number}/comments",
                                  params={"per_page": 100, "page": page})
             items = [item for item in data or [] if isinstance(item, dict)]
             for item in items:
-                if str(item.get("body") or "").startswith(marker):
+                login = str((item.get("user") or {}).get("login", ""))
+                if login.lower() == author.lower() and str(item.get("body") or "").startswith(marker):
                     return int(item["id"])
             if len(items) < 100:
                 return None

@@ -1,8 +1,8 @@
 """Local run: `python -m fraud_detection_training --out DIR`.
 
 Runs the pipeline's steps in order, in this process, with the same functions the pipeline
-components run (fraud_detection_training.steps), so a data scientist sees on a laptop what the
-pipeline server would do, in seconds. Writes into DIR:
+components run (the step modules of fraud_detection_training), so a data scientist sees on a
+laptop what the pipeline server would do, in seconds. Writes into DIR:
 
     transactions.csv         the data (generated, or copied from --data)
     validation-report.txt    the data validation report
@@ -24,7 +24,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import steps
 from .catalog import (
     DATA_SCHEMA,
     DEFAULT_MODEL_URI_PREFIX,
@@ -36,6 +35,13 @@ from .catalog import (
     repository_commit,
     signature_of,
 )
+from .evaluation import evaluate_model
+from .onnx_export import check_onnx_signature, export_onnx
+from .registration import add_version_command, next_version
+from .training import train_model
+from .transactions import fetch_data, generate_transactions
+from .upload import file_digest
+from .validation import validate_data
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -86,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signature = signature_of(catalog)
         schema = load_data_schema(args.schema)
         check_schema_fits_signature(schema, signature)
-        version = steps.next_version(str(catalog_path), args.version)
+        version = next_version(str(catalog_path), args.version)
     except (CatalogError, ValueError) as error:
         parser.error(str(error))
 
@@ -94,17 +100,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     data_path = out / "transactions.csv"
     if args.data is None:
-        steps.generate_transactions(str(data_path), rows=args.rows, seed=args.seed)
+        generate_transactions(str(data_path), rows=args.rows, seed=args.seed)
         dataset = f"synthetic transactions (seed {args.seed}, {args.rows} rows)"
         print(f"generated {args.rows} transactions into {data_path}")
     else:
         if args.data.resolve() != data_path.resolve():
-            steps.fetch_data(str(args.data), str(data_path))
+            fetch_data(str(args.data), str(data_path))
         dataset = str(args.data)
 
     try:
-        summary = steps.validate_data(str(data_path), schema, str(out / "validation-report.txt"),
-                                      source="" if args.data is None else str(args.data))
+        summary = validate_data(str(data_path), schema, str(out / "validation-report.txt"),
+                                source="" if args.data is None else str(args.data))
     except ValueError as error:
         print(error, file=sys.stderr, end="")
         print(f"data validation failed; report: {out / 'validation-report.txt'}", file=sys.stderr)
@@ -114,17 +120,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     model_pickle = out / "work" / "model.pkl"
     holdout = out / "holdout.csv"
     onnx_file = out / "model" / "1" / "model.onnx"
-    trained = steps.train_model(str(data_path), schema, str(model_pickle), str(holdout), seed=args.seed)
+    trained = train_model(str(data_path), schema, str(model_pickle), str(holdout), seed=args.seed)
     print(f"trained on {trained['train_rows']} rows ({trained['iterations']} iterations); "
           f"{trained['holdout_rows']} rows held out")
-    steps.export_onnx(str(model_pickle), str(onnx_file), signature, str(holdout), schema)
+    export_onnx(str(model_pickle), str(onnx_file), signature, str(holdout), schema)
     try:
-        steps.check_onnx_signature(str(onnx_file), signature)
+        check_onnx_signature(str(onnx_file), signature)
     except ValueError as error:
         print(error, file=sys.stderr, end="")
         return EXIT_CHECK_FAILED
     print(f"exported {onnx_file}; inputs and outputs match the signature of {catalog_path}")
-    metrics = steps.evaluate_model(str(onnx_file), str(holdout), signature, schema)
+    metrics = evaluate_model(str(onnx_file), str(holdout), signature, schema)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     elapsed = time.perf_counter() - started
 
@@ -132,8 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, value in metrics.items():
         print(f"  {name:<15} {value}")
     uri = args.model_uri_prefix.rstrip("/") + f"/{version}/"
-    command = steps.add_version_command(
-        catalog["name"], version, uri, steps.file_digest(str(onnx_file)), metrics,
+    command = add_version_command(
+        catalog["name"], version, uri, file_digest(str(onnx_file)), metrics,
         commit=repository_commit(catalog_path.parent), pipeline_run="", dataset=dataset, pull_request=True)
     print(f"\nnext: upload {out / 'model'}/ to {uri} (OVMS reads {uri}1/model.onnx), then record the version:")
     print(f"  {shlex.join(command)}")

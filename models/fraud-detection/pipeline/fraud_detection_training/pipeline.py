@@ -1,9 +1,10 @@
 """The training pipeline of fraud-detection for OpenShift AI's pipeline server (Kubeflow Pipelines v2).
 
-Every component is a thin wrapper around a function of `steps`, whose source KFP copies into the
-component with `additional_funcs` (never `embedded_artifact_path`: its tar+gzip carries
-timestamps, so the compiled pipeline.yaml would change on every compile). The local run
-(`python -m fraud_detection_training`) calls the same functions.
+Every component is a thin wrapper around a step function (of the modules transactions,
+validation, features, training, onnx_export, evaluation, upload and registration), whose source
+KFP copies into the component with `additional_funcs` (never `embedded_artifact_path`: its
+tar+gzip carries timestamps, so the compiled pipeline.yaml would change on every compile). The
+local run (`python -m fraud_detection_training`) calls the same functions.
 
 The data schema (data-schema.yaml) and the catalog signature (models/fraud-detection/model.yaml)
 are embedded as parameter defaults when the pipeline is compiled; `python -m
@@ -18,7 +19,7 @@ from typing import NamedTuple
 from kfp import dsl, kubernetes
 from kfp.dsl import Dataset, Input, Markdown, Metrics, Model, Output
 
-from . import steps
+from . import evaluation, features, onnx_export, registration, training, transactions, upload, validation
 from .catalog import (
     DATA_SCHEMA,
     DEFAULT_MODEL_URI_PREFIX,
@@ -58,14 +59,14 @@ SIGNATURE_JSON = json.dumps(SIGNATURE, sort_keys=True)
 DATA_SCHEMA_JSON = json.dumps(DATA_SCHEMA_VALUES, sort_keys=True)
 
 
-@dsl.component(base_image=BASE_IMAGE, packages_to_install=S3_PACKAGES, additional_funcs=[steps.fetch_data])
+@dsl.component(base_image=BASE_IMAGE, packages_to_install=S3_PACKAGES, additional_funcs=[transactions.fetch_data])
 def load_data(data_uri: str, data: Output[Dataset]):
     """Copy the training data from S3 (or a local path, for kfp.local) into the run's artifact store."""
     fetch_data(data_uri, data.path)  # noqa: F821 (defined in the component by additional_funcs)
     data.metadata["source"] = data_uri
 
 
-@dsl.component(base_image=BASE_IMAGE, additional_funcs=[steps.validate_data])
+@dsl.component(base_image=BASE_IMAGE, additional_funcs=[validation.validate_data])
 def validate_training_data(data: Input[Dataset], data_schema: str, report: Output[Markdown]):
     """Check the data against the data schema; a failed check fails the task with the report as its error.
 
@@ -86,7 +87,7 @@ def validate_training_data(data: Input[Dataset], data_schema: str, report: Outpu
 
 
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=TRAINING_PACKAGES,
-               additional_funcs=[steps.load_feature_matrix, steps.train_model])
+               additional_funcs=[features.load_feature_matrix, training.train_model])
 def train(data: Input[Dataset], data_schema: str, seed: int, model: Output[Model], holdout: Output[Dataset]):
     """Train the scikit-learn model on a stratified split; the held-out rows go to evaluation."""
     import json
@@ -96,7 +97,7 @@ def train(data: Input[Dataset], data_schema: str, seed: int, model: Output[Model
 
 
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=TRAINING_PACKAGES,
-               additional_funcs=[steps.load_feature_matrix, steps.export_onnx])
+               additional_funcs=[features.load_feature_matrix, onnx_export.export_onnx])
 def export_model(model: Input[Model], holdout: Input[Dataset], data_schema: str, signature: str,
                  onnx_model: Output[Model]):
     """Export to ONNX in the folder layout OpenVINO Model Server reads: <artifact>/1/model.onnx."""
@@ -109,7 +110,7 @@ def export_model(model: Input[Model], holdout: Input[Dataset], data_schema: str,
 
 
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=TRAINING_PACKAGES,
-               additional_funcs=[steps.check_onnx_signature])
+               additional_funcs=[onnx_export.check_onnx_signature])
 def check_model_signature(onnx_model: Input[Model], signature: str) -> dict:
     """Compare the ONNX file with the catalog signature and run one inference; fail on any difference."""
     import json
@@ -120,7 +121,7 @@ def check_model_signature(onnx_model: Input[Model], signature: str) -> dict:
 
 
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=TRAINING_PACKAGES,
-               additional_funcs=[steps.load_feature_matrix, steps.evaluate_model])
+               additional_funcs=[features.load_feature_matrix, evaluation.evaluate_model])
 def evaluate(onnx_model: Input[Model], holdout: Input[Dataset], signature: str, data_schema: str,
              metrics: Output[Metrics]) -> dict:
     """Score the ONNX file on the held-out rows; the metrics show in the dashboard and go to the catalog."""
@@ -135,7 +136,8 @@ def evaluate(onnx_model: Input[Model], holdout: Input[Dataset], signature: str, 
 
 
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=CATALOG_PACKAGES,
-               additional_funcs=[steps.next_version, steps.clone_repository, steps.resolve_version])
+               additional_funcs=[registration.next_version, registration.clone_repository,
+                                 registration.resolve_version])
 def resolve_model_version(repo_url: str, base_branch: str, model_name: str, version: str) -> str:
     """The version to publish: `version`, or the next minor after the newest in the repository's catalog."""
     import tempfile
@@ -144,7 +146,7 @@ def resolve_model_version(repo_url: str, base_branch: str, model_name: str, vers
 
 
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=S3_PACKAGES,
-               additional_funcs=[steps.file_digest, steps.upload_model])
+               additional_funcs=[upload.file_digest, upload.upload_model])
 def upload_model_version(onnx_model: Input[Model], model_uri_prefix: str, version: str) -> NamedTuple(
         "Published", [("uri", str), ("digest", str)]):
     """Upload the model folder to <model_uri_prefix><version>/ (never overwriting) and digest model.onnx."""
@@ -159,7 +161,8 @@ def upload_model_version(onnx_model: Input[Model], model_uri_prefix: str, versio
 
 
 @dsl.component(base_image=BASE_IMAGE,
-               additional_funcs=[steps.add_version_command, steps.clone_repository, steps.register_version])
+               additional_funcs=[registration.add_version_command, registration.clone_repository,
+                                 registration.register_version])
 def register_model_version(repo_url: str, base_branch: str, model_name: str, version: str, uri: str, digest: str,
                            metrics: dict, dataset: str, pipeline_run: str, code_commit: str) -> str:
     """Open the pull request that adds the version to the catalog (mlops model add-version --pull-request)."""
