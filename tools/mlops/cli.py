@@ -277,24 +277,7 @@ def diff_command(environments: tuple[str, ...], base: str | None, repo: Path | N
 
 def _diff_every_target(cfg: config_module.Config, base: str, output_format: str) -> None:
     """`mlops diff --base REF`: every environment and target, for the pull-request comment."""
-    git = Git(cfg.root)
-    targets = list(cfg.all_targets)
-    with git.snapshot(base) as snapshot:
-        old_root = snapshot / cfg.root.relative_to(git.toplevel())
-        present = [target for target in targets if (old_root / target.path).is_dir()]
-        roots = [old_root / t.path for t in present] + [cfg.root / t.path for t in targets]
-        rendered = render_many(find_engine(), roots)
-    old_results = dict(zip([t.name for t in present], rendered[:len(present)], strict=True))
-    results = []
-    for target, new in zip(targets, rendered[len(present):], strict=True):
-        old = old_results.get(target.name)
-        for rendering in (old, new):
-            if rendering is not None and rendering.error is not None:
-                raise OutsideError(f"kustomize failed for {target.path}: {rendering.error}; "
-                                   "run `mlops validate` to see why")
-        before = diff_module.parse_objects(old.output) if old is not None else {}
-        changes = diff_module.diff_objects(before, diff_module.parse_objects(new.output), (base, "working tree"))
-        results.append(diff_module.TargetChanges(target.name, target.is_environment, changes))
+    results = diff_module.changes_against(cfg, find_engine(), base)
     if output_format == "json":
         click.echo(json.dumps([{"target": r.name, "environment": r.is_environment,
                                 "changes": [{"status": c.status, "kind": c.kind, "namespace": c.namespace or None,

@@ -15,6 +15,10 @@ from typing import Any
 
 import yaml
 
+from .config import Config
+from .errors import OutsideError
+from .git import Git
+from .kustomize import Engine, render_many
 from .yamlsource import FastLoader
 
 ObjectKey = tuple[str, str, str]  # (kind, namespace, name)
@@ -137,6 +141,33 @@ class TargetChanges:
     name: str
     is_environment: bool
     changes: list[ObjectChange]
+
+
+def changes_against(cfg: Config, engine: Engine, base: str) -> list[TargetChanges]:
+    """Every environment and target of `cfg` as it renders at git revision `base` and in the working tree.
+
+    All roots of both sides are rendered in one parallel batch. A target that does not exist at
+    `base` (added by the change) counts as empty there, so all its objects show as added.
+    """
+    git = Git(cfg.root)
+    targets = list(cfg.all_targets)
+    with git.snapshot(base) as snapshot:
+        old_root = snapshot / cfg.root.relative_to(git.toplevel())
+        present = [target for target in targets if (old_root / target.path).is_dir()]
+        roots = [old_root / t.path for t in present] + [cfg.root / t.path for t in targets]
+        rendered = render_many(engine, roots)
+    old_results = dict(zip([t.name for t in present], rendered[:len(present)], strict=True))
+    results = []
+    for target, new in zip(targets, rendered[len(present):], strict=True):
+        old = old_results.get(target.name)
+        for rendering in (old, new):
+            if rendering is not None and rendering.error is not None:
+                raise OutsideError(f"kustomize failed for {target.path}: {rendering.error}; "
+                                   "run `mlops validate` to see why")
+        before = parse_objects(old.output) if old is not None else {}
+        changes = diff_objects(before, parse_objects(new.output), (base, "working tree"))
+        results.append(TargetChanges(target.name, target.is_environment, changes))
+    return results
 
 
 def render_markdown_all(results: list[TargetChanges], base: str, limit: int) -> str:
