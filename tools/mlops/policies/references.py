@@ -844,11 +844,11 @@ def _check_default_project(context: PolicyContext) -> Iterator[Violation]:
                             "and kind", app.manifest, f"{app.prefix}.project")
 
 
-def _owners(context: PolicyContext) -> dict[str, list[tuple[App, str]]]:
+def owners(context: PolicyContext) -> dict[str, list[tuple[App, str]]]:
     """Target name -> the Applications that sync it (from this repository), with their source's path."""
     apps, _ = applications(context)
     targets = _target_paths(context)
-    owners: dict[str, list[tuple[App, str]]] = {}
+    by_target: dict[str, list[tuple[App, str]]] = {}
     for app in apps:
         for at, source in app.sources():
             path = source.get("path")
@@ -856,17 +856,17 @@ def _owners(context: PolicyContext) -> dict[str, list[tuple[App, str]]]:
                 continue
             target = targets.get(_clean_path(path))
             if target is not None and target.name in context.manifests:
-                owners.setdefault(target.name, []).append((app, at))
-    return owners
+                by_target.setdefault(target.name, []).append((app, at))
+    return by_target
 
 
 def _check_single_owner(context: PolicyContext) -> Iterator[Violation]:
     apps, _ = applications(context)
     # Without Argo CD objects in the repository, each target stands for the Application that syncs it.
-    owners = _owners(context) if apps else {}
+    owners_by_target = owners(context) if apps else {}
     names: dict[str, list[str]] = {}
     for target in context.targets(Scope.REPOSITORY):
-        found = owners.get(target.name, [])
+        found = owners_by_target.get(target.name, [])
         if apps and not found:
             continue  # nothing in the repository syncs it
         names[target.name] = sorted({app.name for app, _ in found}) or [f"target {target.name}"]
@@ -882,7 +882,7 @@ def _check_single_owner(context: PolicyContext) -> Iterator[Violation]:
     for target in context.targets(Scope.REPOSITORY):
         if target.name not in names:
             continue
-        found = owners.get(target.name, [])
+        found = owners_by_target.get(target.name, [])
         app_destination = found[0][0].destination if found else {}
         cluster = _cluster(target.destination or app_destination)
         default_namespace = target.namespace or app_destination.get("namespace")
