@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -93,6 +93,41 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             continue
         return
+
+
+@contextmanager
+def canned_server(answers: Mapping[str, object], missing: int = 404) -> Iterator[tuple[str, list[str]]]:
+    """An HTTP server that answers GET and POST of a path in `answers` with 200 and that JSON, any other
+    path with `missing` and an HTML page (as Flask does for a route it lacks); yields its URL and the
+    requests it received as "METHOD PATH"."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            path = self.path.split("?", 1)[0]
+            seen.append(f"{self.command} {path}")
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            known = path in answers
+            body = json.dumps(answers[path]).encode() if known else b"<!doctype html><title>Not Found</title>"
+            self.send_response(200 if known else missing)
+            self.send_header("Content-Type", "application/json" if known else "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @contextmanager

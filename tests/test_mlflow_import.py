@@ -21,7 +21,7 @@ from click.testing import CliRunner, Result
 from mlflow import MlflowClient
 from mlflow.entities import Dataset, DatasetInput, InputTag
 
-from mlflow_server import CLIENT_VARIABLES, closed_port, mlflow_server, refusing_server
+from mlflow_server import CLIENT_VARIABLES, canned_server, closed_port, mlflow_server, refusing_server
 from mlops.catalog import check_text
 from mlops.cli import main
 from mlops.config import load
@@ -44,11 +44,12 @@ class Registry:
     experiment_id: str
     run: str  # every gate metric, params, git commit, a training dataset; registered as fraud-detection/1
     run_created: str  # ISO date-time of fraud-detection/1
-    logged_model: str  # an MLflow 3 logged model of `run`, registered as fraud-detection/2
-    logged_model_location: str
+    logged_model: str  # MLflow 3 logged model "model" of `run` (so runs:/RUN/model), registered as fraud-detection/2
+    logged_model_location: str  # in the bucket; an evaluation logged f1 (and an auc the run's wins over) to it
     no_precision_run: str  # lacks the prod gate's metric
     local_run: str  # artifacts on the server's disk (a small file under model/)
     failed_run: str
+    proxied_run: str  # its logged model "model" is in mlflow-artifacts:/ (only the server reads it)
 
 
 def _log_run(client: MlflowClient, experiment_id: str, metrics: Mapping[str, float], *, status: str = "FINISHED",
@@ -82,6 +83,10 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
         client.set_registered_model_alias(MODEL, "champion", first.version)
         logged = client.create_logged_model(experiment_id=experiment, source_run_id=run, name="model")
         client.create_model_version(MODEL, source=f"models:/{logged.model_id}", run_id=run, model_id=logged.model_id)
+        evaluation = client.create_run(experiment).info.run_id  # MLflow 3 evaluations log to the model
+        client.log_metric(evaluation, "f1", 0.855, model_id=logged.model_id)
+        client.log_metric(evaluation, "auc", 0.5, model_id=logged.model_id)
+        client.set_terminated(evaluation)
 
         no_precision = _log_run(client, experiment, {k: v for k, v in GATE_METRICS.items() if k != "precision"})
         failed = _log_run(client, experiment, GATE_METRICS, status="FAILED")
@@ -92,12 +97,13 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
         client.log_artifact(local_run, str(artifact), "model")
         proxied = client.create_experiment("proxied", artifact_location="mlflow-artifacts:/proxied")
         proxied_run = client.create_run(proxied).info.run_id
+        client.create_logged_model(experiment_id=proxied, source_run_id=proxied_run, name="model")
         client.create_registered_model("proxied-model")
         client.create_model_version("proxied-model", source=f"mlflow-artifacts:/proxied/{proxied_run}/artifacts/model",
                                     run_id=proxied_run)
         created = datetime.fromtimestamp(first.creation_timestamp / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         yield Registry(url, experiment, run, created, logged.model_id, logged.artifact_location, no_precision,
-                       local_run, failed)
+                       local_run, failed, proxied_run)
 
 
 @pytest.fixture
@@ -186,9 +192,9 @@ def test_run_artifact_with_explicit_values_winning(registry: Registry, repo: Pat
                          tracking_uri=registry.url)
     assert result.exit_code == 0, result.output
     entry = last_entry(repo)
-    assert entry["uri"] == f"{BUCKET_ROOT}/{registry.run}/artifacts/model"  # the run's artifact_uri + PATH
+    assert entry["uri"] == registry.logged_model_location  # the run's logged model "model", as MLflow reads it
     assert entry["created"] == "2025-09-01"
-    assert entry["metrics"]["auc"] == 0.99 and entry["metrics"]["recall"] == 0.83
+    assert entry["metrics"]["auc"] == 0.99 and entry["metrics"]["recall"] == 0.83 and entry["metrics"]["f1"] == 0.855
     assert entry["lineage"] == {
         "commit": "abcdef1", "pipelineRun": "train-fraud-detection-20250901", "dataset": "s3://mlops-data/other.parquet",
         "mlflowTrackingUri": registry.url, "mlflowExperiment": MODEL, "mlflowExperimentId": registry.experiment_id,
@@ -201,14 +207,54 @@ def test_logged_model_source_is_followed_to_its_bucket(registry: Registry, repo:
     assert result.exit_code == 0, result.output
     entry = last_entry(repo)
     assert entry["uri"] == registry.logged_model_location and entry["uri"].startswith(BUCKET_ROOT)
+    assert "/models/m-" in entry["uri"] and registry.run not in entry["uri"]
     assert entry["lineage"]["mlflowSource"] == f"models:/{registry.logged_model}"
+    # Metrics the run lacks come from the logged model; the run's own win (auc 0.975, not the model's 0.5).
+    assert entry["metrics"] == {"auc": 0.975, "f1": 0.855, "latency_p95_ms": 13, "precision": 0.88, "recall": 0.83}
+    assert f"metrics f1 come from MLflow logged model {registry.logged_model}" in result.stderr
+
+
+def test_run_path_inside_the_logged_model(registry: Registry, repo: Path) -> None:
+    result = add_version(repo, "--version", "1.4.0", "--from-mlflow", f"runs:/{registry.run}/model/MLmodel",
+                         tracking_uri=registry.url)
+    assert result.exit_code == 0, result.output
+    assert last_entry(repo)["uri"] == f"{registry.logged_model_location}/MLmodel"
+
+
+def test_run_path_that_is_no_logged_model_is_the_runs_artifact(registry: Registry, repo: Path) -> None:
+    # The run has a logged model, but not one named "extras": its artifact_uri + PATH, no model metrics.
+    result = add_version(repo, "--version", "1.4.0", "--from-mlflow", f"runs:/{registry.run}/extras/onnx",
+                         tracking_uri=registry.url)
+    assert result.exit_code == 0, result.output
+    entry = last_entry(repo)
+    assert entry["uri"] == f"{BUCKET_ROOT}/{registry.run}/artifacts/extras/onnx"
+    assert "f1" not in entry["metrics"] and entry["metrics"]["auc"] == 0.975
+    assert entry["lineage"]["mlflowSource"] == f"runs:/{registry.run}/extras/onnx"
 
 
 def test_gate_metric_may_come_from_the_option(registry: Registry, repo: Path) -> None:
     result = add_version(repo, "--version", "1.4.0", "--from-mlflow", f"runs:/{registry.no_precision_run}/model",
                          "--metric", "precision=0.9", tracking_uri=registry.url)
     assert result.exit_code == 0, result.output
-    assert last_entry(repo)["metrics"]["precision"] == 0.9
+    entry = last_entry(repo)
+    assert entry["metrics"]["precision"] == 0.9
+    assert entry["uri"] == f"{BUCKET_ROOT}/{registry.no_precision_run}/artifacts/model"  # no logged model: the run's
+
+
+@pytest.mark.parametrize("missing", [404, 405])
+def test_server_without_logged_models_gives_the_runs_artifact(repo: Path, missing: int) -> None:
+    # An MLflow 2.x server has no logged-models/search: runs:/RUN/PATH is the run's artifact_uri + PATH.
+    run_id = "0123456789abcdef0123456789abcdef"
+    run = {"info": {"run_id": run_id, "experiment_id": "7", "status": "FINISHED", "lifecycle_stage": "active",
+                    "artifact_uri": f"{BUCKET_ROOT}/7/{run_id}/artifacts", "end_time": 1756684800000},
+           "data": {"metrics": [{"key": name, "value": value} for name, value in GATE_METRICS.items()]}}
+    answers = {"/api/2.0/mlflow/runs/get": {"run": run},
+               "/api/2.0/mlflow/experiments/get": {"experiment": {"experiment_id": "7", "name": MODEL}}}
+    with canned_server(answers, missing) as (url, seen):
+        result = add_version(repo, "--version", "1.4.0", "--from-mlflow", f"runs:/{run_id}/model", tracking_uri=url)
+    assert result.exit_code == 0, result.output
+    assert last_entry(repo)["uri"] == f"{BUCKET_ROOT}/7/{run_id}/artifacts/model"
+    assert "POST /api/2.0/mlflow/logged-models/search" in seen
 
 
 def test_artifacts_on_the_server_need_an_explicit_uri(registry: Registry, repo: Path) -> None:
@@ -218,6 +264,9 @@ def test_artifacts_on_the_server_need_an_explicit_uri(registry: Registry, repo: 
                    2, reference, "pass --uri")
     assert_refused(add_version(repo, "--version", "1.4.0", "--from-mlflow", "models:/proxied-model/1",
                                tracking_uri=registry.url), 2, "mlflow-artifacts:/proxied/", "pass --uri s3://")
+    assert_refused(add_version(repo, "--version", "1.4.0", "--from-mlflow", f"runs:/{registry.proxied_run}/model",
+                               tracking_uri=registry.url), 2, "mlflow-artifacts:/proxied/", "/models/m-",
+                   "pass --uri s3://")
     assert (repo / CATALOG).read_bytes() == before
     result = add_version(repo, "--version", "1.4.0", "--from-mlflow", reference, "--uri", "s3://mlops-models/fd/1.4.0/",
                          tracking_uri=registry.url)

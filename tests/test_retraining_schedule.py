@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import kfp_server_api.models
 import pytest
 import yaml
 
@@ -229,10 +230,35 @@ def load_script() -> ModuleType:
     return module
 
 
+def model_problems(model: str, body: Any, where: str) -> list[str]:
+    """What in a request body the KFP API's own model (kfp-server-api, same release as the SDK) does not know.
+
+    The stand-in would otherwise accept whatever the script sends, typos included.
+    """
+    cls = getattr(kfp_server_api.models, model)
+    if not isinstance(body, dict):
+        return [f"{where}: not an object"]
+    fields = {json_name: attribute for attribute, json_name in cls.attribute_map.items()}
+    problems = [f"{where}: {model} has no field {key!r}" for key in sorted(set(body) - set(fields))]
+    for key, value in body.items():
+        kind = cls.openapi_types.get(fields.get(key, ""), "")
+        if kind.startswith("V2beta1") and hasattr(kfp_server_api.models, kind) and \
+                getattr(kfp_server_api.models, kind).attribute_map:
+            problems += model_problems(kind, value, f"{where}.{key}")
+        elif kind == "str" and not isinstance(value, str):
+            problems.append(f"{where}.{key}: {value!r} is not a string")
+    return problems
+
+
 class FakeServer:
-    """The KFP v2beta1 REST API calls the script makes, with canned answers; every request is kept."""
+    """The KFP v2beta1 REST API calls the script makes, with canned answers; every request is kept.
+
+    Request bodies are checked against the API's models; `problems` must stay empty.
+    """
 
     def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.fail_run_creation: int | None = None
         self.requests: list[dict[str, Any]] = []
         self.experiments: list[dict[str, Any]] = []
         self.runs: list[dict[str, Any]] = []
@@ -257,11 +283,13 @@ class FakeServer:
             wanted = json.loads(query["filter"])["predicates"][0]["string_value"]
             return {"experiments": [e for e in self.experiments if e["display_name"] == wanted]}
         if method == "POST" and path == "experiments":
+            self.problems += model_problems("V2beta1Experiment", body, "POST experiments")
             self.experiments.append({"experiment_id": "e1", **body})
             return self.experiments[-1]
         if method == "GET" and path == "runs":
             return {"runs": [r for r in self.runs if r["experiment_id"] == query["experiment_id"]]}
         if method == "POST" and path == "runs":
+            self.problems += model_problems("V2beta1Run", body, "POST runs")
             self.runs.append({"run_id": f"r{len(self.runs) + 1}", "state": "PENDING", **body})
             return self.runs[-1]
         raise AssertionError(f"unexpected {method} {path}")
@@ -283,6 +311,8 @@ def server() -> Iterator[tuple[FakeServer, str]]:
                                   "authorization": self.headers.get("Authorization")})
             if fake.status != 200:
                 payload, status = {"error": "denied"}, fake.status
+            elif method == "POST" and path == "runs" and fake.fail_run_creation:
+                payload, status = {"error": "unavailable"}, fake.fail_run_creation
             else:
                 payload, status = fake.answer(method, path, query, body), 200
             data = json.dumps(payload).encode()
@@ -309,6 +339,7 @@ def server() -> Iterator[tuple[FakeServer, str]]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+    assert fake.problems == [], fake.problems
 
 
 @pytest.fixture
@@ -398,3 +429,27 @@ def test_the_environments_project_allows_every_kind_of_the_schedule(
                 continue
             group = obj["apiVersion"].rpartition("/")[0]
             assert (group, obj["kind"]) in allowed, f"{env}: Argo CD refuses {group or 'core'}/{obj['kind']}"
+
+
+def test_a_failed_run_creation_is_not_retried(server: tuple[FakeServer, str], environ: dict[str, str]) -> None:
+    """A POST that failed may still have started the run: one attempt, and the next trigger tries again."""
+    fake, _ = server
+    fake.fail_run_creation = 503
+    assert load_script().main(environ) == 1
+    assert sum(1 for r in fake.requests if r["method"] == "POST" and r["path"] == "runs") == 1
+
+
+def test_the_model_check_catches_a_misspelt_field() -> None:
+    problems = model_problems("V2beta1Run", {"display_name": "x", "pipeline_version_refrence": {},
+                                             "runtime_config": {"parameter": {}}}, "POST runs")
+    assert problems == ["POST runs: V2beta1Run has no field 'pipeline_version_refrence'",
+                        "POST runs.runtime_config: V2beta1RuntimeConfig has no field 'parameter'"]
+
+
+@pytest.mark.parametrize("env", sorted(EXPECTED))
+def test_the_registration_token_is_where_runs_publish(rendered: dict[str, list[dict[str, Any]]], env: str) -> None:
+    """A publishing run needs Secret mlops-git; an environment that never publishes gets no vault entry to miss."""
+    tokens = [o for o in rendered[env] if o["kind"] == "ExternalSecret" and o["metadata"]["name"] == "mlops-git"]
+    assert bool(tokens) is (EXPECTED[env][2] == "true")
+    for token in tokens:
+        assert token["spec"]["dataFrom"][0]["extract"]["key"] == f"{token['metadata']['namespace']}/git"

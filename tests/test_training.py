@@ -22,10 +22,15 @@ from fraud_detection_training.__main__ import main
 from fraud_detection_training.catalog import find_catalog, load_catalog, load_data_schema, signature_of
 from fraud_detection_training.evaluation import evaluate_model
 from fraud_detection_training.onnx_export import check_onnx_signature, export_onnx
-from fraud_detection_training.registration import add_version_command, next_version, resolve_version
+from fraud_detection_training.registration import (
+    add_version_command,
+    next_version,
+    registration_branch_versions,
+    resolve_version,
+)
 from fraud_detection_training.training import train_model
 from fraud_detection_training.transactions import generate_transactions
-from fraud_detection_training.upload import file_digest, upload_model
+from fraud_detection_training.upload import file_digest, upload_model, uploaded_versions
 from fraud_detection_training.validation import validate_data
 
 from cli_parsing import parse_mlops
@@ -166,6 +171,23 @@ def test_report_lists_at_most_five_offending_rows(good_csv: Path, schema: dict[s
         validate_data(str(_write(tmp_path / "bad.csv", rows)), schema, str(tmp_path / "report.txt"))
 
 
+def test_report_counts_blank_lines_in_line_numbers(good_csv: Path, schema: dict[str, Any], tmp_path: Path) -> None:
+    """Lines as in an editor: a blank line before a bad row moves the row, and the report says where."""
+    rows = _read(good_csv)
+    rows[5][rows[0].index("online_order")] = "yes"  # line 6 of the file as generated
+    rows[8] = rows[8][:-1]  # line 9: one field short
+    rows[3:3] = [[]]  # a blank line 4: the rows above stay, the rows below move down one line
+    bad = _write(tmp_path / "bad.csv", rows)
+    assert bad.read_text(encoding="utf-8").splitlines()[3] == ""
+    with pytest.raises(ValueError) as raised:
+        validate_data(str(bad), schema, str(tmp_path / "report.txt"))
+    report = str(raised.value)
+    assert "FAIL  online_order: type int: 1 of 2500 present values are not int; first offending rows: line 7: 'yes'" \
+        in report
+    assert f"FAIL  row width: {ROWS - 1} of {ROWS} rows have 7 fields; first offending rows: line 10: '6 fields'" \
+        in report
+
+
 def test_unreadable_file_fails_with_a_report(schema: dict[str, Any], tmp_path: Path) -> None:
     binary = tmp_path / "binary.csv"
     binary.write_bytes(b"\xff\xfe\x00garbage")
@@ -291,6 +313,11 @@ def test_next_version_follows_the_catalog(tmp_path: Path) -> None:
     unordered.write_text(yaml.safe_dump({"versions": [{"version": "1.10.0"}, {"version": "1.9.2"},
                                                       {"version": "2.0.0-rc.1"}]}), encoding="utf-8")
     assert next_version(str(unordered)) == "2.1.0"
+    taken = {"1.3.0": ["(b) a branch"], "1.4.0": ["(c) an upload"], "not-a-version": ["(b) a branch"]}
+    assert next_version(catalog, taken=taken) == "1.5.0"
+    assert next_version(catalog, "1.5.0", taken) == "1.5.0"
+    with pytest.raises(ValueError, match=r"version 1\.4\.0 is taken: \(c\) an upload\. A version number is never"):
+        next_version(catalog, "1.4.0", taken)
 
 
 def test_add_version_command_carries_metrics_and_lineage() -> None:
@@ -380,18 +407,92 @@ def test_module_entry_point_runs(tmp_path: Path) -> None:
     assert "--rows: must be at least 1" in result.stderr
 
 
-def test_resolve_version_reads_the_catalog_of_a_clone(tmp_path: Path) -> None:
-    origin = tmp_path / "origin"
-    (origin / "models" / "fraud-detection").mkdir(parents=True)
-    (origin / "models" / "fraud-detection" / "model.yaml").write_bytes(find_catalog().read_bytes())
-    git = ["git", "-C", str(origin), "-c", "user.name=test", "-c", "user.email=test@example.org"]
-    subprocess.run(["git", "init", "--quiet", "--initial-branch", "release", str(origin)], check=True)
+def _gitops_remote(tmp_path: Path, *branches: str) -> str:
+    """A bare repository standing in for the GitOps remote: the catalog on `release`, plus `branches`."""
+    work, bare = tmp_path / "gitops-work", tmp_path / "gitops.git"
+    (work / "models" / "fraud-detection").mkdir(parents=True)
+    (work / "models" / "fraud-detection" / "model.yaml").write_bytes(find_catalog().read_bytes())
+    git = ["git", "-C", str(work), "-c", "user.name=test", "-c", "user.email=test@example.org"]
+    subprocess.run(["git", "init", "--quiet", "--initial-branch", "release", str(work)], check=True)
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "--quiet", "-m", "catalog"], check=True)
+    subprocess.run(["git", "init", "--quiet", "--bare", str(bare)], check=True)
+    refspecs = ["HEAD:refs/heads/release", *(f"HEAD:refs/heads/{branch}" for branch in branches)]
+    subprocess.run([*git, "push", "--quiet", str(bare), *refspecs], check=True)
+    return f"file://{bare}"
+
+
+def test_resolve_version_reads_the_catalog_of_a_clone(tmp_path: Path) -> None:
+    remote = _gitops_remote(tmp_path)
+    models = str(tmp_path / "no-uploads-yet")
     workdir = tmp_path / "work"
-    assert resolve_version(f"file://{origin}", "release", "fraud-detection", "", str(workdir)) == "1.3.0"
+    assert resolve_version(remote, "release", "fraud-detection", models, "", str(workdir)) == "1.3.0"
     clone = workdir / "repository"
     assert subprocess.run(["git", "-C", str(clone), "config", "credential.helper"], capture_output=True, text=True,
                           check=True).stdout.startswith("!f() { echo username=x-access-token;")
-    with pytest.raises(ValueError, match="never reused"):
-        resolve_version(f"file://{origin}", "release", "fraud-detection", "1.2.0", str(tmp_path / "again"))
+    with pytest.raises(ValueError, match=r"version 1\.2\.0 is taken: \(a\) it is already in the catalog "
+                                         r"models/fraud-detection/model\.yaml on release\. A version number is never "
+                                         r"reused"):
+        resolve_version(remote, "release", "fraud-detection", models, "1.2.0", str(tmp_path / "again"))
+    assert resolve_version(remote, "release", "fraud-detection", models, "2.0.0", str(tmp_path / "free")) == "2.0.0"
+
+
+def test_resolve_version_skips_a_version_with_a_registration_branch(tmp_path: Path) -> None:
+    """Last week's pull request for 1.3.0 is still open (or was closed unmerged): its branch holds 1.3.0."""
+    remote = _gitops_remote(tmp_path, "mlops/register/fraud-detection-1.3.0",
+                            "mlops/register/fraud-detection-v2-7.0.0", "mlops/register/other-model-5.0.0")
+    models = str(tmp_path / "models")
+    assert registration_branch_versions(remote, "fraud-detection") == ["1.3.0", "v2-7.0.0"]
+    assert resolve_version(remote, "release", "fraud-detection", models, "", str(tmp_path / "work")) == "1.4.0"
+    with pytest.raises(ValueError, match=r"version 1\.3\.0 is taken: \(b\) the registration branch "
+                                         r"mlops/register/fraud-detection-1\.3\.0 exists on file://"):
+        resolve_version(remote, "release", "fraud-detection", models, "1.3.0", str(tmp_path / "again"))
+
+
+def test_resolve_version_skips_a_version_already_uploaded(tmp_path: Path) -> None:
+    """An earlier run uploaded 1.3.0 and failed before registering it: the upload would refuse 1.3.0."""
+    remote = _gitops_remote(tmp_path)
+    models = tmp_path / "models"
+    (models / "1.3.0" / "1").mkdir(parents=True)
+    (models / "1.3.0" / "1" / "model.onnx").write_bytes(b"onnx")
+    (models / "1.1.0").mkdir()  # an empty folder holds nothing, and 1.1.0 is in the catalog anyway
+    assert uploaded_versions(str(models)) == ["1.3.0"]
+    assert uploaded_versions(f"file://{models}/") == ["1.3.0"]
+    assert uploaded_versions(str(tmp_path / "absent")) == []
+    assert resolve_version(remote, "release", "fraud-detection", str(models), "", str(tmp_path / "work")) == "1.4.0"
+    with pytest.raises(ValueError, match=r"version 1\.3\.0 is taken: \(c\) .*/models/1\.3\.0/ already holds objects"):
+        resolve_version(remote, "release", "fraud-detection", str(models), "1.3.0", str(tmp_path / "again"))
+
+
+def test_resolve_version_names_every_reason_and_stays_above_all_taken(tmp_path: Path) -> None:
+    remote = _gitops_remote(tmp_path, "mlops/register/fraud-detection-1.3.0", "mlops/register/fraud-detection-1.1.0")
+    models = tmp_path / "models"
+    for version in ("1.3.0", "1.4.0"):
+        (models / version / "1").mkdir(parents=True)
+        (models / version / "1" / "model.onnx").write_bytes(b"onnx")
+    assert resolve_version(remote, "release", "fraud-detection", str(models), "", str(tmp_path / "work")) == "1.5.0"
+    with pytest.raises(ValueError) as raised:
+        resolve_version(remote, "release", "fraud-detection", str(models), "1.3.0", str(tmp_path / "again"))
+    assert "(a)" not in str(raised.value) and "(b) the registration branch" in str(raised.value)
+    assert "(c) " in str(raised.value)
+    with pytest.raises(ValueError, match=r"\(a\) it is already in the catalog .*; \(b\) the registration branch"):
+        resolve_version(remote, "release", "fraud-detection", str(models), "1.1.0", str(tmp_path / "third"))
+
+
+def test_uploaded_versions_lists_the_folders_of_an_s3_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    stubber = Stubber(client)
+    stubber.add_response("list_objects_v2", {"CommonPrefixes": [{"Prefix": "fraud-detection/1.3.0/"}],
+                                             "IsTruncated": True, "NextContinuationToken": "next"},
+                         {"Bucket": "mlops-models", "Prefix": "fraud-detection/", "Delimiter": "/"})
+    stubber.add_response("list_objects_v2", {"CommonPrefixes": [{"Prefix": "fraud-detection/1.10.0/"}],
+                                             "IsTruncated": False},
+                         {"Bucket": "mlops-models", "Prefix": "fraud-detection/", "Delimiter": "/",
+                          "ContinuationToken": "next"})
+    monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: client)
+    with stubber:
+        assert uploaded_versions("s3://mlops-models/fraud-detection") == ["1.10.0", "1.3.0"]
+    stubber.assert_no_pending_responses()

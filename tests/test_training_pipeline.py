@@ -10,7 +10,9 @@ that is not self-contained fails here.
 
 from __future__ import annotations
 
+import builtins
 import re
+import symtable
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -77,7 +79,66 @@ def test_ir_injects_secrets_only_where_needed(compiled: Path) -> None:
     s3 = {"mlops-s3": sorted(pipeline.S3_KEYS)}
     git = {"mlops-git": ["GITHUB_TOKEN"]}
     assert secrets == {"exec-load-data": s3, "exec-upload-model-version": s3,
-                       "exec-resolve-model-version": git, "exec-register-model-version": git}
+                       "exec-resolve-model-version": {**git, **s3},  # s3: which versions are uploaded already
+                       "exec-register-model-version": git}
+
+
+def _component_program(executor: dict[str, Any]) -> str:
+    """The Python program KFP embeds in a lightweight component's container (what ephemeral_component.py holds)."""
+    container = executor["container"]
+    programs = [text for text in container["command"] + container.get("args", [])
+                if "\ndef " in text and "import kfp" in text]
+    assert len(programs) == 1, f"expected one embedded program, found {len(programs)}"
+    return programs[0]
+
+
+def _unresolved_globals(program: str) -> dict[str, set[str]]:
+    """Per function of `program`, the global names it uses that neither the program nor the builtins define.
+
+    The program runs in a fresh namespace (it only imports kfp and typing and defines functions, so
+    every module-level name, annotations included, must resolve or exec fails); the compiler's
+    symbol table then says which names each function, and every scope nested in it, reads as a
+    global. Such a name defined nowhere is a step function missing from `additional_funcs`: the
+    component would fail with NameError on the cluster, only when that code path runs.
+    """
+    namespace: dict[str, Any] = {"__name__": "ephemeral_component"}
+    exec(compile(program, "ephemeral_component.py", "exec"), namespace)
+    defined = set(namespace) | set(dir(builtins))
+
+    def global_names(scope: symtable.SymbolTable) -> set[str]:
+        names = {symbol.get_name() for symbol in scope.get_symbols() if symbol.is_global()}
+        for child in scope.get_children():
+            names |= global_names(child)
+        return names
+
+    functions = [scope for scope in symtable.symtable(program, "ephemeral_component.py", "exec").get_children()
+                 if scope.get_type() == "function"]
+    assert functions, "no functions in the embedded program"
+    return {function.get_name(): global_names(function) - defined for function in functions}
+
+
+@pytest.mark.parametrize("which", ["committed", "compiled from this source"])
+def test_every_component_carries_the_step_functions_it_calls(which: str, compiled: Path) -> None:
+    """`additional_funcs` is complete for every component, the publishing ones (never run locally) included."""
+    spec, _platform = _documents(PIPELINE_IR if which == "committed" else compiled)
+    executors = spec["deploymentSpec"]["executors"]
+    assert len(executors) == 9
+    unresolved = {}
+    for name, executor in sorted(executors.items()):
+        program = _component_program(executor)
+        entry = executor["container"]["args"][executor["container"]["args"].index("--function_to_execute") + 1]
+        functions = _unresolved_globals(program)
+        assert entry in functions, f"{name}: {entry} is not defined in its program"
+        unresolved.update({f"{name}: {function}": names for function, names in functions.items() if names})
+    assert not unresolved, f"global names no function of the component defines (add them to additional_funcs): " \
+                           f"{unresolved}"
+
+
+def test_the_global_name_check_finds_a_missing_step_function() -> None:
+    program = ("from typing import *\n\ndef helper() -> int:\n    return 1\n\n"
+               "def step(x: Any) -> int:\n    import os\n"
+               "    return [missing(v) for v in os.sep][0] + helper() + len(x)\n")
+    assert _unresolved_globals(program) == {"helper": set(), "step": {"missing"}}
 
 
 def test_publishing_steps_are_never_cached(compiled: Path) -> None:

@@ -80,7 +80,10 @@ class Client:
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v not in (None, "")})
         data = None if body is None else json.dumps(body).encode("utf-8")
-        for attempt in range(1, ATTEMPTS + 1):
+        # Only reads are retried: a POST that timed out may have started the run already, and a
+        # second one would start another; the next scheduled trigger tries again instead.
+        attempts = ATTEMPTS if method == "GET" else 1
+        for attempt in range(1, attempts + 1):
             request = urllib.request.Request(url, data=data, method=method)
             request.add_header("Accept", "application/json")
             if data is not None:
@@ -99,11 +102,11 @@ class Client:
                         f"{method} {path}: HTTP {error.code}; the ServiceAccount needs get and create on "
                         f"datasciencepipelinesapplications/api of the DSPA (Role pipeline-scheduler): {detail}"
                     ) from None
-                if error.code < 500 or attempt == ATTEMPTS:
+                if error.code < 500 or attempt == attempts:
                     raise ServerError(f"{method} {path}: HTTP {error.code}: {detail}") from None
                 problem = f"HTTP {error.code}"
             except (urllib.error.URLError, OSError) as error:
-                if attempt == ATTEMPTS:
+                if attempt == attempts:
                     raise ServerError(f"{method} {url}: {error}") from None
                 problem = str(error)
             wait = 5 * 2 ** (attempt - 1)

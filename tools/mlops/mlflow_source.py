@@ -5,11 +5,14 @@ The reference is a registered model version (`models:/NAME/VERSION`, `models:/NA
 an artifact of a run (`runs:/RUN_ID/PATH`). From it, the run and the run's experiment, the
 catalog entry gets:
 
-- uri: the version's source (for runs:/ the run's artifact_uri + PATH), followed through
-  `runs:/...` and MLflow 3 logged models (`models:/m-...`) to a location the cluster can
-  download from (s3:// or oci://). A location only the tracking server can read (mlflow-artifacts:/,
-  its disk) is refused with a hint to pass --uri; an explicit --uri always wins.
-- metrics: every metric of the run (latest value) whose name the catalog allows;
+- uri: the version's source, followed to a location the cluster can download from (s3:// or oci://)
+  the way MLflow itself resolves it: `models:/m-...` is that MLflow 3 logged model's artifact
+  location; `runs:/RUN_ID/NAME[/REST]` is the artifact location (+ /REST) of the logged model named
+  NAME of that run, and only when the run has none (or the server predates logged models) the
+  run's artifact_uri + /NAME[/REST]. A location only the tracking server can read
+  (mlflow-artifacts:/, its disk) is refused with a hint to pass --uri; an explicit --uri always wins.
+- metrics: every metric of the run (latest value) whose name the catalog allows, then those that
+  only the logged model records (MLflow 3 may log metrics to the model, e.g. from an evaluation);
 - parameters: every parameter of the run (as strings);
 - lineage: commit (tag mlflow.source.git.commit), dataset (the run's one training dataset input)
   and mlflowTrackingUri, mlflowExperiment, mlflowExperimentId, mlflowRun, mlflowModel, mlflowSource;
@@ -51,6 +54,8 @@ VERSION_TAG = "version"
 DATASET_CONTEXT_TAG = "mlflow.data.context"
 API = "api/2.0/mlflow"
 DEFAULT_TIMEOUT = 30.0
+SEARCH_PAGE = 100  # logged models per page of logged-models/search
+SEARCH_PAGES = 20  # pages read at most while looking for a run's logged model
 
 _MODEL_VERSION = re.compile(r"models:/([^/@\s]+)/([0-9]+)")  # all used with fullmatch
 _MODEL_ALIAS = re.compile(r"models:/([^/@\s]+)@([^/@\s]+)")
@@ -171,17 +176,56 @@ class MlflowServer:
 
     def get(self, endpoint: str, params: Mapping[str, str], what: str, key: str) -> dict[str, Any]:
         """The object `key` of the answer to GET `endpoint`; `what` names the thing asked for."""
+        return self._answer(self._send("GET", endpoint, params=params), endpoint, what, key)
+
+    def logged_model_of_run(self, experiment_id: str, run_id: str, name: str) -> dict[str, Any] | None:
+        """The MLflow 3 logged model named `name` whose source is run `run_id` (the first the server
+        lists, as MLflow picks it), {} when the run has none, None when the server has no logged models."""
+        endpoint = "logged-models/search"
+        clauses = [f"source_run_id = '{run_id}'"]  # run ids are [0-9A-Za-z_-]
+        if not set(name) & set("'\\"):
+            clauses.insert(0, f"name = '{name}'")  # else the name is compared below only
+        request: dict[str, Any] = {"experiment_ids": [experiment_id], "filter": " AND ".join(clauses),
+                                   "max_results": SEARCH_PAGE}
+        for _ in range(SEARCH_PAGES):
+            response = self._send("POST", endpoint, body=request)
+            code = _error_code(response)
+            if response.status_code in (404, 405, 501) and code in (None, "ENDPOINT_NOT_FOUND"):
+                return None  # MLflow 2.x: no logged models, runs:/ is the run's artifact_uri
+            if code == "INVALID_PARAMETER_VALUE" and response.status_code == 400:
+                raise OutsideError(f"the MLflow tracking server {self.tracking.shown} cannot search the logged models "
+                                   f"of run {run_id} ({_short(_mapping(_json(response)).get('message')) or code}); "
+                                   "pass --uri with the model's location")
+            answer = self._answer(response, endpoint, f"the logged models of run {run_id}", None)
+            for model in _items(answer.get("models"), key="info"):
+                info = _mapping(model.get("info"))
+                if info.get("name") == name and info.get("source_run_id") == run_id:
+                    return model
+            token = answer.get("next_page_token")
+            if not token:
+                break
+            request["page_token"] = str(token)
+        return {}
+
+    def _send(self, method: str, endpoint: str, *, params: Mapping[str, str] | None = None,
+              body: Mapping[str, Any] | None = None) -> httpx.Response:
         shown = self.tracking.shown
         try:
-            response = self._client.get(f"{self.tracking.base}/{API}/{endpoint}", params=dict(params))
+            return self._client.request(method, f"{self.tracking.base}/{API}/{endpoint}",
+                                        params=dict(params) if params else None,
+                                        json=dict(body) if body is not None else None)
         except httpx.TimeoutException:
             raise OutsideError(f"the MLflow tracking server {shown} did not answer within {self.tracking.timeout:g} s; "
                                "check MLFLOW_TRACKING_URI (or --tracking-uri) and the network") from None
         except httpx.HTTPError as error:
             raise OutsideError(f"cannot reach the MLflow tracking server {shown} ({type(error).__name__}: {error}); "
                                "check MLFLOW_TRACKING_URI (or --tracking-uri)") from None
+
+    def _answer(self, response: httpx.Response, endpoint: str, what: str, key: str | None) -> dict[str, Any]:
+        """The object `key` of a JSON answer (the whole answer for None); one line for each failure."""
+        shown = self.tracking.shown
         body = _json(response)
-        code = body.get("error_code") if isinstance(body, dict) else None
+        code = _error_code(response)
         message = _short(body.get("message")) if isinstance(body, dict) else ""
         if response.status_code in (401, 403):
             raise OutsideError(f"the MLflow tracking server {shown} refused access (HTTP {response.status_code}"
@@ -197,11 +241,17 @@ class MlflowServer:
             raise OutsideError(f"the MLflow tracking server {shown} answered {endpoint} with HTTP "
                                f"{response.status_code}{f' {code}' if code else ''}{f': {message}' if message else ''}"
                                "; check MLFLOW_TRACKING_URI (is it the MLflow tracking server?)")
-        found = body.get(key) if isinstance(body, dict) else None
+        found = (body.get(key) if key is not None else body) if isinstance(body, dict) else None
         if not isinstance(found, dict):
-            raise OutsideError(f"{shown} answered {endpoint} without a JSON {key!r}; is MLFLOW_TRACKING_URI the "
-                               "MLflow tracking server (not a login page or proxy)?")
+            raise OutsideError(f"{shown} answered {endpoint} without a JSON {key or 'object'!r}; is "
+                               "MLFLOW_TRACKING_URI the MLflow tracking server (not a login page or proxy)?")
         return found
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    body = _json(response)
+    code = body.get("error_code") if isinstance(body, dict) else None
+    return str(code) if code else None
 
 
 def _json(response: httpx.Response) -> Any:
@@ -304,7 +354,16 @@ def _import(reference: Reference, server: MlflowServer, explicit_uri: str | None
     if registered:
         lineage["mlflowModel"] = registered
 
-    uri = explicit_uri or _download_location(reference, source, run, server)
+    location, logged_model = _resolve(reference, source, run, server) if source else ("", {})
+    if logged_model:
+        run_names = {str(item["key"]) for item in _items(_mapping(run.get("data")).get("metrics"))}
+        from_model = _model_metrics(logged_model, run_names, notes)
+        if from_model:
+            model_id = _mapping(logged_model.get("info")).get("model_id")
+            notes.append(f"metrics {', '.join(from_model)} come from MLflow logged model {model_id}: "
+                         f"{origin} does not record them")
+            metrics = dict(sorted({**from_model, **metrics}.items()))
+    uri = explicit_uri or _download_location(reference, source, location)
     if source and source != uri:
         lineage["mlflowSource"] = source
     version = explicit_version or _tagged_version(model_tags, run_tags, reference, origin)
@@ -312,21 +371,36 @@ def _import(reference: Reference, server: MlflowServer, explicit_uri: str | None
     return Imported(uri=uri, version=version, recorded=recorded, notes=tuple(notes))
 
 
-def _download_location(reference: Reference, source: str, run: dict[str, Any], server: MlflowServer) -> str:
-    """The artifact location the cluster downloads from; a UsageError with a hint to pass --uri otherwise."""
-    if not source:
-        raise UsageError(f"{reference.text} records no source (artifact location); pass --uri")
-    location = source
+def _resolve(reference: Reference, source: str, run: dict[str, Any],
+             server: MlflowServer) -> tuple[str, dict[str, Any]]:
+    """Where `source` keeps its files, as MLflow resolves it, and the MLflow 3 logged model that holds
+    them ({} when none does)."""
     if match := _RUN_ARTIFACT.fullmatch(source):
-        source_run = run if _mapping(run.get("info")).get("run_id") == match.group(1) else server.get(
-            "runs/get", {"run_id": match.group(1)}, f"run {match.group(1)} (the source of {reference.text})", "run")
-        root = str(_mapping(source_run.get("info")).get("artifact_uri") or "").rstrip("/")
+        run_id = match.group(1)
+        source_run = run if _mapping(run.get("info")).get("run_id") == run_id else server.get(
+            "runs/get", {"run_id": run_id}, f"run {run_id} (the source of {reference.text})", "run")
+        info = _mapping(source_run.get("info"))
         path = (match.group(2) or "").strip("/")
-        location = f"{root}/{path}" if path else root
-    elif match := _LOGGED_MODEL.fullmatch(source):
+        name, _, rest = path.partition("/")
+        experiment_id = str(info.get("experiment_id") or "")
+        if name and experiment_id:
+            logged = server.logged_model_of_run(experiment_id, run_id, name)
+            if logged:  # runs:/RUN/NAME is the logged model NAME of the run, as MLflow 3 reads it
+                root = str(_mapping(logged.get("info")).get("artifact_uri") or "").rstrip("/")
+                return (f"{root}/{rest}" if root and rest else root), logged
+        root = str(info.get("artifact_uri") or "").rstrip("/")
+        return (f"{root}/{path}" if path else root), {}
+    if match := _LOGGED_MODEL.fullmatch(source):
         logged = server.get(f"logged-models/{match.group(1)}", {}, f"logged model {match.group(1)} (the source of "
                             f"{reference.text})", "model")
-        location = str(_mapping(logged.get("info")).get("artifact_uri") or "")
+        return str(_mapping(logged.get("info")).get("artifact_uri") or "").rstrip("/"), logged
+    return source, {}
+
+
+def _download_location(reference: Reference, source: str, location: str) -> str:
+    """`location` if the cluster can download from it; a UsageError with a hint to pass --uri otherwise."""
+    if not source:
+        raise UsageError(f"{reference.text} records no source (artifact location); pass --uri")
     if location.startswith(("mlflow-artifacts:", "http://", "https://", "models:", "runs:")):
         raise UsageError(f"the artifact of {reference.text} is at {location}, which only the MLflow server can read; "
                          "pass --uri s3://BUCKET/PATH (where the server's artifacts destination keeps it)")
@@ -335,6 +409,20 @@ def _download_location(reference: Reference, source: str, run: dict[str, Any], s
                          "s3://BUCKET/PATH or oci://IMAGE@sha256:DIGEST; pass --uri with a location the cluster "
                          "can download from")
     return location
+
+
+def _model_metrics(logged_model: Mapping[str, Any], run_names: set[str], notes: list[str]) -> dict[str, int | float]:
+    """The latest value (highest step, then time) of each metric of a logged model the run does not have."""
+    latest: dict[str, dict[str, Any]] = {}
+    for item in _items(_mapping(logged_model.get("data")).get("metrics")):
+        name = str(item["key"])
+        if name not in run_names and (name not in latest or _when(item) >= _when(latest[name])):
+            latest[name] = item
+    return _metrics(list(latest.values()), notes)
+
+
+def _when(metric: Mapping[str, Any]) -> tuple[float, float]:
+    return _number(metric.get("step")) or 0.0, _number(metric.get("timestamp")) or 0.0
 
 
 def _tagged_version(model_tags: Mapping[str, str], run_tags: Mapping[str, str], reference: Reference,

@@ -135,14 +135,20 @@ def evaluate(onnx_model: Input[Model], holdout: Input[Dataset], signature: str, 
     return values
 
 
-@dsl.component(base_image=BASE_IMAGE, packages_to_install=CATALOG_PACKAGES,
-               additional_funcs=[registration.next_version, registration.clone_repository,
-                                 registration.resolve_version])
-def resolve_model_version(repo_url: str, base_branch: str, model_name: str, version: str) -> str:
-    """The version to publish: `version`, or the next minor after the newest in the repository's catalog."""
+@dsl.component(base_image=BASE_IMAGE, packages_to_install=CATALOG_PACKAGES + S3_PACKAGES,
+               additional_funcs=[registration.next_version, registration.git_credential_helper,
+                                 registration.clone_repository, registration.registration_branch_versions,
+                                 upload.uploaded_versions, registration.resolve_version])
+def resolve_model_version(repo_url: str, base_branch: str, model_name: str, model_uri_prefix: str,
+                          version: str) -> str:
+    """The version to publish: `version`, or the next minor after every version already taken.
+
+    Taken: in the catalog, with a registration branch on the remote, or uploaded under model_uri_prefix.
+    """
     import tempfile
 
-    return resolve_version(repo_url, base_branch, model_name, version, tempfile.mkdtemp())  # noqa: F821
+    return resolve_version(repo_url, base_branch, model_name, model_uri_prefix, version,  # noqa: F821
+                           tempfile.mkdtemp())
 
 
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=S3_PACKAGES,
@@ -161,8 +167,8 @@ def upload_model_version(onnx_model: Input[Model], model_uri_prefix: str, versio
 
 
 @dsl.component(base_image=BASE_IMAGE,
-               additional_funcs=[registration.add_version_command, registration.clone_repository,
-                                 registration.register_version])
+               additional_funcs=[registration.add_version_command, registration.git_credential_helper,
+                                 registration.clone_repository, registration.register_version])
 def register_model_version(repo_url: str, base_branch: str, model_name: str, version: str, uri: str, digest: str,
                            metrics: dict, dataset: str, pipeline_run: str, code_commit: str) -> str:
     """Open the pull request that adds the version to the catalog (mlops model add-version --pull-request)."""
@@ -206,7 +212,8 @@ def train_fraud_detection(
     """Train fraud-detection; with publish, upload it and open the catalog pull request.
 
     data_uri: s3://BUCKET/KEY of the CSV training data (a local path for kfp.local runs).
-    version: version to publish; empty = next minor after the newest in the catalog.
+    version: version to publish; empty = next minor after the newest taken version (in the catalog, with a
+        registration branch mlops/register/<model>-<version>, or uploaded under model_uri_prefix).
     code_commit: commit of the training code for the lineage; empty = head of base_branch.
     publish: false trains, checks and evaluates only (nothing uploaded, no pull request).
     signature, data_schema: JSON, embedded from model.yaml and data-schema.yaml at compile time.
@@ -238,9 +245,10 @@ def train_fraud_detection(
 
     with dsl.If(publish == True, name="publish"):  # noqa: E712 (a KFP condition, not a Python comparison)
         resolved = resolve_model_version(repo_url=repo_url, base_branch=base_branch, model_name=model_name,
-                                        version=version).after(checked, evaluated)
+                                         model_uri_prefix=model_uri_prefix, version=version).after(checked, evaluated)
         resolved.set_display_name("resolve version").set_caching_options(False)
         _git_credentials(resolved)
+        _s3_credentials(resolved)  # to see which versions model_uri_prefix already holds
         _resources(resolved)
 
         uploaded = upload_model_version(onnx_model=exported.outputs["onnx_model"], model_uri_prefix=model_uri_prefix,

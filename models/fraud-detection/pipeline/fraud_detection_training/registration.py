@@ -2,17 +2,26 @@
 
 The catalog in Git is the record of every version, so picking the next version number and adding
 the entry (with the repository's own `mlops model add-version --pull-request`) both work on a
-clone of the repository. Step functions, self-contained for KFP (see the package docstring).
+clone of the repository. A version also counts as taken while its registration branch exists or
+its upload location holds objects (resolve_version). Step functions, self-contained for KFP (see
+the package docstring).
 """
 
 from typing import Any
 
+from .upload import uploaded_versions
 
-def next_version(catalog_path: str, requested: str = "") -> str:
-    """The version to publish: `requested` if given, else the next minor after the catalog's newest.
 
-    A version number is never reused, so a requested version already in the catalog is refused
-    here, before anything is uploaded. Pre-release versions count by their MAJOR.MINOR.PATCH.
+def next_version(catalog_path: str, requested: str = "", taken: dict[str, list[str]] | None = None,
+                 catalog_name: str = "") -> str:
+    """The version to publish: `requested` if free, else the next minor after the newest taken version.
+
+    A version number is never reused. Taken are (a) the versions in the catalog at `catalog_path`
+    (called `catalog_name` in messages, default the path) and the versions in `taken`, which maps
+    a version taken outside the catalog to why (see resolve_version). Choosing above the newest
+    taken version, not just above the catalog's, keeps the numbers rising while a registration is
+    still unmerged. A requested version that is taken is refused here, before anything is
+    uploaded, with every reason that holds. Pre-release versions count by their MAJOR.MINOR.PATCH.
     """
     import re
 
@@ -21,14 +30,20 @@ def next_version(catalog_path: str, requested: str = "") -> str:
     with open(catalog_path, encoding="utf-8") as handle:
         catalog = yaml.safe_load(handle) or {}
     listed = [str(entry.get("version")) for entry in catalog.get("versions") or [] if isinstance(entry, dict)]
+    reasons: dict[str, list[str]] = {}
+    for version in listed:
+        reasons.setdefault(version, []).append(f"(a) it is already in the catalog {catalog_name or catalog_path}")
+    for version, why in (taken or {}).items():
+        reasons.setdefault(version, []).extend(why)
     pattern = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?")
     if requested:
         if not pattern.fullmatch(requested):
             raise ValueError(f"version {requested!r} is not a semantic version MAJOR.MINOR.PATCH (e.g. 1.3.0)")
-        if requested in listed:
-            raise ValueError(f"version {requested} is already in {catalog_path}; a version number is never reused")
+        if requested in reasons:
+            raise ValueError(f"version {requested} is taken: {'; '.join(reasons[requested])}. A version number is "
+                             "never reused: request another version, or leave it empty for the next free one")
         return requested
-    cores = [tuple(int(part) for part in match.groups()) for match in map(pattern.fullmatch, listed) if match]
+    cores = [tuple(int(part) for part in match.groups()) for match in map(pattern.fullmatch, reasons) if match]
     if not cores:
         return "1.0.0"
     major, minor, _ = max(cores)
@@ -60,17 +75,24 @@ def add_version_command(model_name: str, version: str, uri: str, digest: str, me
     return command
 
 
+def git_credential_helper() -> str:
+    """The git credential helper that answers with the GitHub token in GITHUB_TOKEN (set from a Secret).
+
+    Git runs it at the moment it needs credentials, so the token never appears in a URL, a log
+    line or a file.
+    """
+    return '!f() { echo username=x-access-token; echo "password=${GITHUB_TOKEN}"; }; f'
+
+
 def clone_repository(repo_url: str, branch: str, destination: str, shallow: bool = False) -> str:
     """Clone `branch` of `repo_url` into `destination`; returns the commit checked out.
 
-    The GitHub token is read from the environment (GITHUB_TOKEN, set from a Secret) by a
-    credential helper at the moment git asks for it: it never appears in a URL, a log line or a
-    file. The helper is kept in the clone's configuration so that later pushes (mlops
-    --pull-request) authenticate the same way.
+    Authenticates with git_credential_helper, which is kept in the clone's configuration so that
+    later pushes (mlops --pull-request) authenticate the same way.
     """
     import subprocess
 
-    helper = '!f() { echo username=x-access-token; echo "password=${GITHUB_TOKEN}"; }; f'
+    helper = git_credential_helper()
     command = ["git", "-c", "credential.helper=", "-c", f"credential.helper={helper}", "clone", "--quiet",
                "--single-branch", "--branch", branch]
     if shallow:
@@ -82,16 +104,53 @@ def clone_repository(repo_url: str, branch: str, destination: str, shallow: bool
     return result.stdout.strip()
 
 
-def resolve_version(repo_url: str, base_branch: str, model_name: str, requested: str, workdir: str) -> str:
-    """Clone the GitOps repository and pick the version to publish from its catalog (see next_version).
+def registration_branch_versions(repo_url: str, model_name: str) -> list[str]:
+    """The versions of `model_name` with a registration branch on `repo_url`, sorted.
 
-    Runs before the upload, because the version is part of the artifact's location.
+    `mlops model add-version --pull-request` pushes `mlops/register/<model>-<version>`; the branch
+    stays while its pull request is open, and after it was closed without merging, so its version
+    is taken although the catalog on the base branch does not list it. Asks the remote with
+    `git ls-remote`, authenticated as clone_repository.
+    """
+    import subprocess
+
+    prefix = f"refs/heads/mlops/register/{model_name}-"
+    result = subprocess.run(["git", "-c", "credential.helper=", "-c", f"credential.helper={git_credential_helper()}",
+                             "ls-remote", repo_url, prefix + "*"], check=True, stdout=subprocess.PIPE, text=True)
+    references = [line.partition("\t")[2].strip() for line in result.stdout.splitlines()]
+    return sorted(reference[len(prefix):] for reference in references if reference.startswith(prefix))
+
+
+def resolve_version(repo_url: str, base_branch: str, model_name: str, model_uri_prefix: str, requested: str,
+                    workdir: str) -> str:
+    """Pick the version to publish: `requested`, or the next minor after every version already taken.
+
+    A version is taken when (a) the catalog on `base_branch` of `repo_url` (a shallow clone) lists
+    it, (b) a registration branch `mlops/register/<model>-<version>` exists on `repo_url` (its pull
+    request is open or was closed unmerged), or (c) `<model_uri_prefix><version>/` holds objects
+    (an earlier run uploaded it and did not register it). Without (b) and (c) a scheduled run
+    would pick the same version as last week's unmerged one and fail at the upload every time.
+    A requested version that is taken fails with the reasons. Runs before the upload, because
+    the version is part of the artifact's location.
     """
     from pathlib import Path
 
     clone = str(Path(workdir) / "repository")
     clone_repository(repo_url, base_branch, clone, shallow=True)
-    return next_version(str(Path(clone) / "models" / model_name / "model.yaml"), requested)
+    taken: dict[str, list[str]] = {}
+    for version in registration_branch_versions(repo_url, model_name):
+        taken.setdefault(version, []).append(
+            f"(b) the registration branch mlops/register/{model_name}-{version} exists on {repo_url} "
+            "(its pull request is open, or was closed without merging)")
+    location = model_uri_prefix.rstrip("/") + "/"
+    for version in uploaded_versions(model_uri_prefix):
+        taken.setdefault(version, []).append(f"(c) {location}{version}/ already holds objects (an earlier upload)")
+    chosen = next_version(str(Path(clone) / "models" / model_name / "model.yaml"), requested, taken,
+                          catalog_name=f"models/{model_name}/model.yaml on {base_branch}")
+    for version, reasons in sorted(taken.items()):
+        print(f"taken outside the catalog: {version}: {'; '.join(reasons)}")
+    print(f"version to publish: {chosen}")
+    return chosen
 
 
 def register_version(repo_url: str, base_branch: str, workdir: str, model_name: str, version: str, uri: str,

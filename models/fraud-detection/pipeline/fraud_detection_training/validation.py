@@ -44,11 +44,17 @@ def validate_data(data_path: str, schema: dict[str, Any], report_path: str, sour
     path = Path(data_path)
     header: list[str] = []
     rows: list[list[str]] = []
+    lines: list[int] = []  # the file line each row starts on, as the CSV reader counted it
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.reader(handle)
             header = next(reader, [])
-            rows = [row for row in reader if row]
+            end = reader.line_num
+            for row in reader:
+                if row:  # blank lines are skipped, but still count as lines of the file
+                    rows.append(row)
+                    lines.append(end + 1)
+                end = reader.line_num
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         record(False, f"file readable as UTF-8 CSV: no ({error})")
 
@@ -62,7 +68,8 @@ def validate_data(data_path: str, schema: dict[str, Any], report_path: str, sour
         if extra:
             text += f"; not in the schema (ignored): {', '.join(extra)}"
         record(not absent, text)
-        short = [(number + 2, f"{len(row)} fields") for number, row in enumerate(rows) if len(row) != len(header)]
+        short = [(line, f"{len(row)} fields") for line, row in zip(lines, rows, strict=True)
+                 if len(row) != len(header)]
         record(not short, f"row width: {len(rows) - len(short)} of {len(rows)} rows have {len(header)} fields"
                + (first(short) if short else ""))
     elif not results:
@@ -80,9 +87,8 @@ def validate_data(data_path: str, schema: dict[str, Any], report_path: str, sour
         values: list[Any] = []
         missing = 0
         wrong_type: list[tuple[int, str]] = []
-        for number, row in enumerate(rows):
+        for line, row in zip(lines, rows, strict=True):
             raw = row[index].strip() if index < len(row) else ""
-            line = number + 2  # line 1 is the header
             if raw.lower() in missing_tokens:
                 missing += 1
                 values.append(None)
