@@ -24,6 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 import jsonschema
 import pytest
 
+from loopback import serving
+
 OWNER, NAME = "example-org", "rhoai-mlops-gitops"
 _PRIVATE: frozenset[str] = frozenset()
 NOW = "2026-11-25T00:00:00Z"
@@ -357,13 +359,7 @@ def _handler(standin: StandIn) -> type[http.server.BaseHTTPRequestHandler]:
 def github(shared_dir: Path) -> Iterator[StandIn]:
     """The stand-in on a free loopback port; the test fails if any request broke the contract."""
     standin = StandIn(load_operations(shared_dir / "github-openapi" / "api.github.com.pulls.json"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(standin))
-    standin.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(standin)) as url:
+        standin.url = url
         yield standin
-    finally:
-        server.shutdown()
-        server.server_close()
     assert standin.violations == [], "requests broke GitHub's contract:\n" + "\n".join(standin.violations)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -76,3 +77,16 @@ def simple_repo(root: Path, resources: dict[str, str], environments: tuple[str, 
     for env in environments:
         files[f"overlays/{env}/kustomization.yaml"] = f"namespace: ml-{env}\nresources:\n  - ../../base\n"
     return write(root, files)
+
+
+#: What a copy of the template needs to render and validate (the tool itself is installed).
+TEMPLATE_ITEMS = ("base", "components", "models", "overlays", "platform", "bootstrap", "mlops.yaml")
+
+
+def copy_template(repo_root: Path, target: Path) -> Path:
+    """A copy of this repository's template (not a git repository) in `target`; returns it."""
+    target.mkdir(parents=True, exist_ok=True)
+    for item in TEMPLATE_ITEMS:
+        source = repo_root / item
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / item)
+    return target

@@ -8,7 +8,6 @@ dependency: without it this module fails to import, it is never skipped.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,10 +24,10 @@ from mlflow_server import CLIENT_VARIABLES, canned_server, closed_port, mlflow_s
 from mlops.catalog import check_text
 from mlops.cli import main
 from mlops.config import load
+from repo_builder import copy_template
 
 MODEL = "fraud-detection"
 CATALOG = f"models/{MODEL}/model.yaml"
-TEMPLATE = ("base", "components", "models", "overlays", "platform", "bootstrap", "mlops.yaml")
 COMMIT = "3f2a9c1d5e7b9a0c2e4f6a8b0d1c3e5f7a9b1d3e"
 BUCKET_ROOT = "s3://mlops-models/mlflow"
 DATASET = "s3://mlops-data/fraud-detection/transactions-2025-08.parquet"
@@ -108,12 +107,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
 
 @pytest.fixture
 def repo(repo_root: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "repo"
-    target.mkdir()
-    for item in TEMPLATE:
-        source = repo_root / item
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / item)
-    return target
+    return copy_template(repo_root, tmp_path / "repo")
 
 
 def add_version(repo: Path, *args: str, tracking_uri: str | None = None, **env: str) -> Result:

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from mlops.cli import main
-
-TEMPLATE = ("base", "components", "models", "overlays", "platform", "bootstrap", "mlops.yaml")
-
-
-def copy_template(repo_root: Path, target: Path) -> Path:
-    target.mkdir()
-    for item in TEMPLATE:
-        source = repo_root / item
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / item)
-    return target
+from repo_builder import copy_template
 
 
 def test_add_version_appends_and_keeps_the_rest(repo_root: Path, tmp_path: Path) -> None:

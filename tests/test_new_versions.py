@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,8 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from mlops.cli import main
+from repo_builder import copy_template
 
-TEMPLATE = ("base", "components", "models", "overlays", "platform", "bootstrap", "mlops.yaml")
 IDENTITY = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
             "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com"}
 
@@ -25,11 +24,7 @@ def git(repo: Path, *args: str) -> str:
 
 @pytest.fixture
 def clone(tmp_path: Path, repo_root: Path) -> Path:
-    folder = tmp_path / "clone"
-    folder.mkdir()
-    for item in TEMPLATE:
-        source = repo_root / item
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, folder / item)
+    folder = copy_template(repo_root, tmp_path / "clone")
     git(folder, "init", "-q", "-b", "main")
     git(folder, "add", "-A")
     git(folder, "commit", "-qm", "template")

@@ -21,8 +21,8 @@ from click.testing import CliRunner, Result
 from github_standin import github  # noqa: F401 - the fixture
 from mlops.cli import main
 from mlops.git import Git
+from repo_builder import copy_template
 
-TEMPLATE = ("base", "components", "models", "overlays", "platform", "bootstrap", "mlops.yaml")
 PIN = "overlays/{env}/models/fraud-detection.yaml"
 IDENTITY = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
             "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com"}
@@ -43,11 +43,7 @@ def workspace(tmp_path: Path, repo_root: Path, shared_schemas: Path, monkeypatch
     """A clone of the template whose main was pushed to a bare remote 10 days ago."""
     remote = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
-    clone = tmp_path / "clone"
-    clone.mkdir()
-    for item in TEMPLATE:
-        source = repo_root / item
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, clone / item)
+    clone = copy_template(repo_root, tmp_path / "clone")
     git(clone, "init", "-q", "-b", "main")
     git(clone, "add", "-A")
     git(clone, "commit", "-qm", "template", env={"GIT_COMMITTER_DATE": days_ago(10), "GIT_AUTHOR_DATE": days_ago(10)})

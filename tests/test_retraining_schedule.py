@@ -11,10 +11,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -24,6 +23,7 @@ import kfp_server_api.models
 import pytest
 import yaml
 
+from loopback import serving
 from mlops import config as config_module
 from mlops.kustomize import find_engine, render
 
@@ -331,14 +331,8 @@ def server() -> Iterator[tuple[FakeServer, str]]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield fake, f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(Handler) as url:
+        yield fake, url
     assert fake.problems == [], fake.problems
 
 

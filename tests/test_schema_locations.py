@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -12,6 +11,7 @@ from typing import ClassVar
 import pytest
 from click.testing import CliRunner
 
+from loopback import serving
 from mlops.cli import main
 from mlops.schemas.locations import DEFAULT_CATALOG, Lookup, SchemaLocation, build_locations, split_path_list
 from repo_builder import INFERENCE_SERVICE, simple_repo, write
@@ -42,14 +42,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def schema_server() -> Iterator[tuple[str, type[_Handler]]]:
     handler = type("Handler", (_Handler,), {"files": {}, "requests": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(handler) as url:
+        yield url, handler
 
 
 @pytest.fixture(autouse=True)

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from cli_parsing import parse_mlops
+from repo_builder import copy_template
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yaml"))
@@ -241,11 +242,7 @@ def test_the_validate_workflow_installs_with_readmes_command() -> None:
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is required")
 def test_pre_commit_hook_runs_mlops_validate_in_another_repository(tmp_path: Path) -> None:
     """`pre-commit try-repo` installs this repository as a hook and runs it on a copy of the template."""
-    target = tmp_path / "gitops"
-    target.mkdir()
-    for item in ("base", "components", "models", "overlays", "platform", "bootstrap", "mlops.yaml"):
-        source = ROOT / item
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / item)
+    target = copy_template(ROOT, tmp_path / "gitops")
     env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path), "PRE_COMMIT_HOME": str(tmp_path / "cache"),
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.com"}
