@@ -16,8 +16,8 @@ from typing import Any
 
 from ..manifests import Manifest
 from .base import PolicyContext, Rule, Scope, Violation
-from .objects import dig
-from .references import CLUSTER_SCOPED_KINDS, App, owners, unique_objects, where
+from .objects import CLUSTER_SCOPED_KINDS, dig, unique_objects, where
+from .references import App, owners
 
 
 def _listed(group: str, kind: str, entries: Any) -> bool:

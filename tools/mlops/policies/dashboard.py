@@ -16,9 +16,8 @@ from typing import Any
 
 from ..manifests import Manifest
 from .base import PolicyContext, Rule, Scope, Violation
-from .monitoring import namespace_of
-from .objects import dig
-from .references import CONNECTIONS_ANNOTATION, KSERVE_GROUP, is_kind, parse_connections
+from .objects import dig, is_kind, mapping, namespace_of
+from .references import CONNECTIONS_ANNOTATION, KSERVE_GROUP, parse_connections
 
 DASHBOARD_LABEL = "opendatahub.io/dashboard"
 DISPLAY_NAME = "openshift.io/display-name"
@@ -40,10 +39,6 @@ class Metadata:
     labels: dict[str, Any]
     annotations: dict[str, Any]
     path: str  # dotted path of the metadata block (`metadata`, `spec.target.template.metadata`)
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _missing(manifest: Manifest, meta: Metadata, what: str, kind: str, key: str,
@@ -124,12 +119,12 @@ def _connection_metadata(manifest: Manifest) -> Metadata | None:
         template = dig(manifest.data, "spec", "target", "template")
         if not isinstance(template, dict):  # without a template ESO copies the ExternalSecret's own metadata
             return _own(manifest)
-        metadata = _mapping(template.get("metadata"))
-        return Metadata(_mapping(metadata.get("labels")), _mapping(metadata.get("annotations")),
+        metadata = mapping(template.get("metadata"))
+        return Metadata(mapping(metadata.get("labels")), mapping(metadata.get("annotations")),
                         "spec.target.template.metadata")
     if is_kind(manifest, "SealedSecret", "bitnami.com"):
-        metadata = _mapping(dig(manifest.data, "spec", "template", "metadata"))
-        return Metadata(_mapping(metadata.get("labels")), _mapping(metadata.get("annotations")),
+        metadata = mapping(dig(manifest.data, "spec", "template", "metadata"))
+        return Metadata(mapping(metadata.get("labels")), mapping(metadata.get("annotations")),
                         "spec.template.metadata")
     return None
 

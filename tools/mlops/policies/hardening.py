@@ -13,7 +13,7 @@ from typing import Any
 
 from ..findings import Severity
 from .base import PolicyContext, Rule, Scope, Violation
-from .objects import containers, dig, pod_spec
+from .objects import containers, dig, mapping, pod_spec
 
 AUTH_ANNOTATION = "security.opendatahub.io/enable-auth"
 VISIBILITY_LABEL = "networking.kserve.io/visibility"
@@ -23,10 +23,6 @@ HARDWARE_PROFILE_NAMESPACE = "opendatahub.io/hardware-profile-namespace"
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu", "habana.ai/gaudi", "intel.com/gpu")
 _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 _DANGEROUS_CAPABILITIES = {"ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE"}
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _isvcs(context: PolicyContext) -> Iterator[Any]:
@@ -65,7 +61,7 @@ def _check_resources(context: PolicyContext) -> Iterator[Violation]:
             if manifest.kind in ("ServingRuntime", "ClusterServingRuntime") and (
                     (manifest.namespace, manifest.name) in runtimes_with_model_resources):
                 continue
-            resources = _mapping(container.get("resources"))
+            resources = mapping(container.get("resources"))
             missing = [f"{kind}.{resource}" for kind in ("requests", "limits") for resource in ("cpu", "memory")
                        if dig(resources, kind, resource) is None]
             if missing:
@@ -118,7 +114,7 @@ def _check_privileges(context: PolicyContext) -> Iterator[Violation]:
                     yield Violation(f"{manifest.kind} {manifest.name} mounts hostPath volume {volume.get('name')}",
                                     manifest, f"{base}.volumes[{index}].hostPath")
         for path, container in containers(manifest):
-            security = _mapping(container.get("securityContext"))
+            security = mapping(container.get("securityContext"))
             if security.get("privileged") is True:
                 yield Violation(f"{manifest.kind} {manifest.name} container {container.get('name')} is privileged",
                                 manifest, f"{path}.securityContext.privileged")
@@ -155,7 +151,7 @@ def _check_gpu(context: PolicyContext) -> Iterator[Violation]:
             continue
         spec = found[1]
         for path, container in containers(manifest):
-            resources = _mapping(container.get("resources"))
+            resources = mapping(container.get("resources"))
             requested = sorted({name for kind in ("requests", "limits") for name in (resources.get(kind) or {})
                                 if name in GPU_RESOURCES})
             for resource in requested:

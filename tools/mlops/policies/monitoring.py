@@ -23,7 +23,7 @@ from typing import Any
 from ..manifests import Manifest
 from .base import PolicyContext, Rule, Scope, Violation
 from .grafana import dashboard_model, template_variables
-from .objects import dig, selector_matches
+from .objects import dig, namespace_of, selector_matches
 from .promql import STRING_PLACEHOLDER, LabelMatcher, dashboard_queries, expression_selectors, prometheus_rules
 
 MONITORING_GROUP = "monitoring.coreos.com"
@@ -53,15 +53,6 @@ class Identity:
 
 def _sanitize(label: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_]", "_", label)
-
-
-def namespace_of(context: PolicyContext, manifest: Manifest) -> str | None:
-    """The object's namespace, or the one its environment's overlay puts it in."""
-    if manifest.namespace:
-        return manifest.namespace
-    targets = {target.name: target for target in context.config.all_targets}
-    target = targets.get(manifest.environment)
-    return target.namespace if target else None
 
 
 def predictor_labels(isvc: Manifest, objects: list[Manifest]) -> tuple[dict[str, str], dict[str, str]]:

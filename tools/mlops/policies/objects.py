@@ -2,7 +2,9 @@
 
 Workloads hide their pod spec in different places (a Deployment's `spec.template.spec`, a
 Notebook's `spec.template.spec`, an InferenceService's predictor, a ServingRuntime's `spec`);
-rules ask here instead of knowing each shape.
+rules ask here instead of knowing each shape. The same goes for an object's identity and place:
+its kind and group, whether it has a namespace, the namespace its environment gives it, and the
+Argo CD objects of the whole repository, each counted once.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..manifests import Manifest
+from .base import PolicyContext, Scope
 
 #: kind -> dotted path of the pod spec (or pod-spec-like object) inside the object.
 _POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -98,3 +101,50 @@ def by_kind(manifests: Iterable[Manifest], *kinds: str) -> list[Manifest]:
 def index(manifests: Iterable[Manifest]) -> dict[tuple[str, str | None, str], Manifest]:
     """Objects by (kind, namespace, name) for reference checks."""
     return {(m.kind, m.namespace, m.name): m for m in manifests}
+
+
+# --- identity and placement, shared by the rule families ----------------------------------------
+
+ARGO_GROUP = "argoproj.io"
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """`value` if it is a mapping, else an empty one: rendered YAML may hold anything anywhere."""
+    return value if isinstance(value, dict) else {}
+
+#: Kinds without a namespace, so the same name in two targets is the same object.
+CLUSTER_SCOPED_KINDS = frozenset({
+    "Namespace", "Project", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
+    "StorageClass", "PriorityClass", "IngressClass", "RuntimeClass", "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration", "APIService", "SecurityContextConstraints", "ClusterResourceQuota",
+    "DataScienceCluster", "DSCInitialization", "ClusterServingRuntime", "ClusterSecretStore",
+    "ClusterExternalSecret", "ClusterIssuer", "GatewayClass", "ConsoleLink", "ConsolePlugin",
+    "ConsoleNotification", "ClusterQueue", "ResourceFlavor", "ClusterPolicy", "Auth",
+})
+
+
+def is_kind(manifest: Manifest, kind: str, group: str) -> bool:
+    """Kind and API group both match (a kind name alone is ambiguous across groups)."""
+    return manifest.kind == kind and manifest.group == group
+
+
+def where(namespace: str | None, name: str) -> str:
+    return f"{namespace}/{name}" if namespace else name
+
+
+def namespace_of(context: PolicyContext, manifest: Manifest) -> str | None:
+    """The object's namespace, or the one its environment's overlay puts it in."""
+    if manifest.namespace:
+        return manifest.namespace
+    targets = {target.name: target for target in context.config.all_targets}
+    target = targets.get(manifest.environment)
+    return target.namespace if target else None
+
+
+def unique_objects(context: PolicyContext, kind: str, group: str = ARGO_GROUP) -> list[Manifest]:
+    """Objects of a kind across all targets, once each (the first target that renders it wins)."""
+    seen: dict[tuple[str | None, str], Manifest] = {}
+    for manifest in context.objects(Scope.REPOSITORY):
+        if is_kind(manifest, kind, group):
+            seen.setdefault((manifest.namespace, manifest.name), manifest)
+    return list(seen.values())

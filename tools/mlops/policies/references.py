@@ -24,11 +24,20 @@ from ..config import Target
 from ..findings import Severity
 from ..manifests import Manifest
 from .base import PolicyContext, Rule, Scope, Violation
-from .monitoring import namespace_of, predictor_labels
-from .objects import containers, dig, pod_spec, selector_matches
+from .monitoring import predictor_labels
+from .objects import (
+    CLUSTER_SCOPED_KINDS,
+    containers,
+    dig,
+    is_kind,
+    namespace_of,
+    pod_spec,
+    selector_matches,
+    unique_objects,
+    where,
+)
 
 KSERVE_GROUP = "serving.kserve.io"
-ARGO_GROUP = "argoproj.io"
 MONITORING_GROUP = "monitoring.coreos.com"
 HARDWARE_PROFILE_GROUP = "infrastructure.opendatahub.io"
 CONNECTIONS_ANNOTATION = "opendatahub.io/connections"
@@ -50,29 +59,12 @@ PLATFORM_SECRETS = frozenset({"ds-pipeline-config"})
 #: Secrets and ConfigMaps are the controller's, not the repository's.
 _INJECTED_CONTAINERS = frozenset({"oauth-proxy", "kube-rbac-proxy"})
 _INJECTED_VOLUME = re.compile(r"^(trusted-ca|runtime-images|elyra-dsp-details)$|oauth|kube-rbac-proxy|-tls$")
-#: Kinds without a namespace, so the same name in two targets is the same object.
-CLUSTER_SCOPED_KINDS = frozenset({
-    "Namespace", "Project", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
-    "StorageClass", "PriorityClass", "IngressClass", "RuntimeClass", "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration", "APIService", "SecurityContextConstraints", "ClusterResourceQuota",
-    "DataScienceCluster", "DSCInitialization", "ClusterServingRuntime", "ClusterSecretStore",
-    "ClusterExternalSecret", "ClusterIssuer", "GatewayClass", "ConsoleLink", "ConsolePlugin",
-    "ConsoleNotification", "ClusterQueue", "ResourceFlavor", "ClusterPolicy", "Auth",
-})
 #: Directories never listed by Argo CD's git generator (not in Git, or tool caches).
 _SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "venv"})
 _TEMPLATE = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
 
 
 # --- shared helpers --------------------------------------------------------------------------------
-
-
-def is_kind(manifest: Manifest, kind: str, group: str) -> bool:
-    return manifest.kind == kind and manifest.group == group
-
-
-def where(namespace: str | None, name: str) -> str:
-    return f"{namespace}/{name}" if namespace else name
 
 
 def _str(value: Any) -> str | None:
@@ -432,15 +424,6 @@ class App:
     def destination(self) -> dict[str, str]:
         destination = self.spec.get("destination")
         return {str(k): str(v) for k, v in destination.items()} if isinstance(destination, dict) else {}
-
-
-def unique_objects(context: PolicyContext, kind: str, group: str = ARGO_GROUP) -> list[Manifest]:
-    """Objects of a kind across all targets, once each (the first target that renders it wins)."""
-    seen: dict[tuple[str | None, str], Manifest] = {}
-    for manifest in context.objects(Scope.REPOSITORY):
-        if is_kind(manifest, kind, group):
-            seen.setdefault((manifest.namespace, manifest.name), manifest)
-    return list(seen.values())
 
 
 def _lookup(params: dict[str, Any], expression: str) -> Any:
