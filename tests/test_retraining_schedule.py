@@ -1,9 +1,11 @@
-"""Scheduled retraining: the CronJob of base/pipelines, its schedule per environment, and its script.
+"""Scheduled retraining: the recurring run declared in base/pipelines, per environment, and its script.
 
-The schedule of fraud-detection's retraining is a CronJob (batch/v1) that starts a run of the
-training pipeline through the pipeline server's REST API; each overlay sets its own schedule.
-These tests render every environment with the project's own kustomize engine and check what Argo
-CD would apply, then run the CronJob's script against a stand-in pipeline server on loopback.
+fraud-detection's retraining is a KFP recurring run (OpenShift AI's "Schedules") on each project's
+pipeline server. An Argo CD PostSync hook Job makes the server's recurring run match Git after
+every sync; each overlay sets its schedule, state and parameters. These tests render every
+environment with the project's own kustomize engine and check what Argo CD would apply, then run
+the Job's script against a stand-in pipeline server on loopback that checks every request body
+against the API's own models.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import importlib.util
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import ModuleType
@@ -29,18 +30,20 @@ from mlops.kustomize import find_engine, render
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = config_module.load(ROOT)
-CRONJOB = "retrain-fraud-detection"
+JOB = "retrain-fraud-detection-schedule"
+RECURRING_RUN = "retrain-fraud-detection"
+HOOK = "argocd.argoproj.io/hook"
 PIPELINE = "train-fraud-detection"
 WAVE = "argocd.argoproj.io/sync-wave"
 PIPELINE_IR = ROOT / "models" / "fraud-detection" / "pipeline" / "pipeline.yaml"
 
-#: environment -> (cron expression, suspended, publish). Dev trains daily without publishing (a check
+#: environment -> (cron expression, enabled, publish). Dev trains daily without publishing (a check
 #: of data and pipeline), test retrains weekly and publishes a candidate version by pull request;
-#: prod never on its own: a version reaches prod only by promotion, and a manual run stays possible.
+#: prod never on its own: a version reaches prod only by promotion; its schedule exists, disabled.
 EXPECTED = {
-    "dev": ("0 2 * * *", False, "false"),
-    "test": ("0 3 * * 1", False, "true"),
-    "prod": ("0 3 * * 1", True, "true"),
+    "dev": ("0 2 * * *", "true", "false"),
+    "test": ("0 3 * * 1", "true", "true"),
+    "prod": ("0 3 * * 1", "false", "true"),
 }
 
 
@@ -68,13 +71,13 @@ def wave(obj: dict[str, Any]) -> int:
     return int((obj["metadata"].get("annotations") or {}).get(WAVE, "0"))
 
 
-def pod_spec(cronjob: dict[str, Any]) -> dict[str, Any]:
-    spec: dict[str, Any] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+def pod_spec(job: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = job["spec"]["template"]["spec"]
     return spec
 
 
-def env_of(cronjob: dict[str, Any]) -> dict[str, str]:
-    [container] = pod_spec(cronjob)["containers"]
+def env_of(job: dict[str, Any]) -> dict[str, str]:
+    [container] = pod_spec(job)["containers"]
     return {e["name"]: e.get("value", "") for e in container.get("env", []) if "valueFrom" not in e}
 
 
@@ -142,31 +145,36 @@ def test_every_environment_has_an_expected_schedule() -> None:
 
 @pytest.mark.parametrize("env", list(EXPECTED))
 def test_schedule_of_the_environment(rendered: dict[str, list[dict[str, Any]]], env: str) -> None:
-    cronjob = only(rendered[env], "CronJob", CRONJOB)
-    cron, suspended, publish = EXPECTED[env]
-    assert cronjob["apiVersion"] == "batch/v1"
-    assert cronjob["spec"]["schedule"] == cron
-    assert cron_problems(cronjob["spec"]["schedule"]) == []
-    assert cronjob["spec"].get("suspend", False) is suspended
-    assert cronjob["spec"]["timeZone"] == "Etc/UTC"  # not the controller's local time
-    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
-    assert env_of(cronjob)["PARAM_publish"] == publish
+    job = only(rendered[env], "Job", JOB)
+    cron, enabled, publish = EXPECTED[env]
+    assert job["apiVersion"] == "batch/v1"
+    annotations = job["metadata"]["annotations"]
+    assert annotations[HOOK] == "PostSync"  # after every sync, so the server follows Git
+    assert annotations["argocd.argoproj.io/hook-delete-policy"] == "BeforeHookCreation"
+    settings = env_of(job)
+    assert settings["SCHEDULE"] == cron
+    assert cron_problems(settings["SCHEDULE"]) == []
+    assert settings["ENABLED"] == enabled
+    assert settings["RECURRING_RUN_NAME"] == RECURRING_RUN
+    assert settings["MAX_CONCURRENCY"] == "1" and settings["NO_CATCHUP"] == "true"
+    assert settings["PARAM_publish"] == publish
 
 
 @pytest.mark.parametrize("env", list(EXPECTED))
 def test_targets_the_pipeline_server_of_its_own_project(rendered: dict[str, list[dict[str, Any]]], env: str) -> None:
     objects = rendered[env]
     namespace = next(t.namespace for t in CONFIG.environments if t.name == env)
-    cronjob = only(objects, "CronJob", CRONJOB)
+    job = only(objects, "Job", JOB)
     dspa = only(objects, "DataSciencePipelinesApplication")
-    assert cronjob["metadata"]["namespace"] == dspa["metadata"]["namespace"] == namespace
-    env_vars = env_of(cronjob)
+    assert job["metadata"]["namespace"] == dspa["metadata"]["namespace"] == namespace
+    env_vars = env_of(job)
     assert env_vars["PIPELINE_NAME"] == PIPELINE
     assert env_vars["DSPA_NAME"] == dspa["metadata"]["name"]
     assert "KFP_HOST" not in env_vars  # derived from DSPA_NAME and the pod's own namespace
 
-    # The ServiceAccount may call exactly this DSPA's API: get (read) and create (start runs).
-    spec = pod_spec(cronjob)
+    # The ServiceAccount may call exactly this DSPA's API: get (read), create (the experiment and the
+    # recurring run, enable/disable) and delete (replace a recurring run whose declaration changed).
+    spec = pod_spec(job)
     account = only(objects, "ServiceAccount", spec["serviceAccountName"])
     binding = next(b for b in objects if b["kind"] == "RoleBinding" and any(
         s["kind"] == "ServiceAccount" and s["name"] == account["metadata"]["name"] and s["namespace"] == namespace
@@ -176,7 +184,7 @@ def test_targets_the_pipeline_server_of_its_own_project(rendered: dict[str, list
         "apiGroups": ["datasciencepipelinesapplications.opendatahub.io"],
         "resources": ["datasciencepipelinesapplications/api"],
         "resourceNames": [dspa["metadata"]["name"]],
-        "verbs": ["get", "create"],
+        "verbs": ["get", "create", "delete"],
     }]
 
     # The script comes from the generated ConfigMap of the same render.
@@ -185,28 +193,29 @@ def test_targets_the_pipeline_server_of_its_own_project(rendered: dict[str, list
     mount = next(m for m in container["volumeMounts"] if script.startswith(m["mountPath"] + "/"))
     volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
     config_map = only(objects, "ConfigMap", volume["configMap"]["name"])
-    assert config_map["data"][Path(script).name] == (ROOT / "base/pipelines/trigger_run.py").read_text()
+    assert config_map["data"][Path(script).name] == (ROOT / "base/pipelines/recurring_run.py").read_text()
 
 
 @pytest.mark.parametrize("env", list(EXPECTED))
-def test_syncs_after_the_pipeline_server(rendered: dict[str, list[dict[str, Any]]], env: str) -> None:
+def test_what_the_job_needs_syncs_after_the_pipeline_server(rendered: dict[str, list[dict[str, Any]]],
+                                                            env: str) -> None:
+    """The hook runs after the whole sync; the objects its pod uses come after the DSPA in it."""
     objects = rendered[env]
     dspa = only(objects, "DataSciencePipelinesApplication")
-    cronjob = only(objects, "CronJob", CRONJOB)
-    assert wave(cronjob) > wave(dspa)
-    spec = pod_spec(cronjob)
+    spec = pod_spec(only(objects, "Job", JOB))
     rbac = [o for o in objects if o["kind"] in ("Role", "RoleBinding")
             and o["metadata"]["name"] == "pipeline-scheduler"]
     needed = [only(objects, "ServiceAccount", spec["serviceAccountName"]), *rbac,
               *(only(objects, "ConfigMap", v["configMap"]["name"]) for v in spec["volumes"] if "configMap" in v)]
     assert len(rbac) == 2
-    for obj in needed:  # what the CronJob's pods need is there no later than the CronJob
-        assert wave(dspa) < wave(obj) <= wave(cronjob), obj["metadata"]["name"]
+    for obj in needed:
+        assert HOOK not in (obj["metadata"].get("annotations") or {})  # synced as resources, before the hook
+        assert wave(dspa) < wave(obj), obj["metadata"]["name"]
 
 
 @pytest.mark.parametrize("env", list(EXPECTED))
 def test_parameters_are_inputs_of_the_compiled_pipeline(rendered: dict[str, list[dict[str, Any]]], env: str) -> None:
-    parameters = {k.removeprefix("PARAM_") for k in env_of(only(rendered[env], "CronJob", CRONJOB))
+    parameters = {k.removeprefix("PARAM_") for k in env_of(only(rendered[env], "Job", JOB))
                   if k.startswith("PARAM_")}
     if not PIPELINE_IR.is_file():
         pytest.skip(f"{PIPELINE_IR.relative_to(ROOT)} is not compiled yet")
@@ -223,7 +232,7 @@ def test_parameters_are_inputs_of_the_compiled_pipeline(rendered: dict[str, list
 
 
 def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("trigger_run", ROOT / "base/pipelines/trigger_run.py")
+    spec = importlib.util.spec_from_file_location("recurring_run", ROOT / "base/pipelines/recurring_run.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -247,21 +256,26 @@ def model_problems(model: str, body: Any, where: str) -> list[str]:
             problems += model_problems(kind, value, f"{where}.{key}")
         elif kind == "str" and not isinstance(value, str):
             problems.append(f"{where}.{key}: {value!r} is not a string")
+        elif kind == "bool" and not isinstance(value, bool):
+            problems.append(f"{where}.{key}: {value!r} is not a boolean")
+        elif kind == "RecurringRunMode" and value not in kfp_server_api.models.RecurringRunMode.allowable_values:
+            problems.append(f"{where}.{key}: {value!r} is not a RecurringRunMode")
     return problems
 
 
 class FakeServer:
-    """The KFP v2beta1 REST API calls the script makes, with canned answers; every request is kept.
+    """The KFP v2beta1 REST API calls the script makes, with an in-memory store; every request is kept.
 
     Request bodies are checked against the API's models; `problems` must stay empty.
     """
 
     def __init__(self) -> None:
         self.problems: list[str] = []
-        self.fail_run_creation: int | None = None
+        self.fail_creation: int | None = None
         self.requests: list[dict[str, Any]] = []
         self.experiments: list[dict[str, Any]] = []
-        self.runs: list[dict[str, Any]] = []
+        self.recurring_runs: dict[str, dict[str, Any]] = {}
+        self.created = 0
         self.status = 200
         self.inputs = {"data_uri": "STRING", "epochs": "NUMBER_INTEGER", "version": "STRING",
                        "dry_run": "BOOLEAN"}
@@ -272,11 +286,15 @@ class FakeServer:
                 return {"pipelines": [{"pipeline_id": "p0", "display_name": "other"}], "next_page_token": "2"}
             return {"pipelines": [{"pipeline_id": "p1", "name": PIPELINE, "display_name": PIPELINE}]}
         if method == "GET" and path == "pipelines/p1/versions":
-            assert query["sort_by"] == "created_at desc"
-            return {"pipeline_versions": [{"pipeline_version_id": "v2", "display_name": "newest"}]}
-        if method == "GET" and path == "pipelines/p1/versions/v2":
+            if "sort_by" in query:
+                assert query["sort_by"] == "created_at desc"
+                return {"pipeline_versions": [{"pipeline_version_id": "v2", "display_name": "newest"}]}
+            return {"pipeline_versions": [{"pipeline_version_id": "v1", "display_name": "first"},
+                                          {"pipeline_version_id": "v2", "display_name": "newest"}]}
+        if method == "GET" and path in ("pipelines/p1/versions/v1", "pipelines/p1/versions/v2"):
             parameters = {name: {"parameterType": kind} for name, kind in self.inputs.items()}
-            return {"pipeline_version_id": "v2", "display_name": "newest",
+            version = path.rsplit("/", 1)[1]
+            return {"pipeline_version_id": version, "display_name": version,
                     "pipeline_spec": {"pipelineInfo": {"name": PIPELINE}, "root": {
                         "inputDefinitions": {"parameters": parameters}}}}
         if method == "GET" and path == "experiments":
@@ -286,12 +304,22 @@ class FakeServer:
             self.problems += model_problems("V2beta1Experiment", body, "POST experiments")
             self.experiments.append({"experiment_id": "e1", **body})
             return self.experiments[-1]
-        if method == "GET" and path == "runs":
-            return {"runs": [r for r in self.runs if r["experiment_id"] == query["experiment_id"]]}
-        if method == "POST" and path == "runs":
-            self.problems += model_problems("V2beta1Run", body, "POST runs")
-            self.runs.append({"run_id": f"r{len(self.runs) + 1}", "state": "PENDING", **body})
-            return self.runs[-1]
+        if method == "GET" and path == "recurringruns":
+            found = [r for r in self.recurring_runs.values() if r["experiment_id"] == query["experiment_id"]]
+            return {"recurringRuns": found, "total_size": len(found)}
+        if method == "POST" and path == "recurringruns":
+            self.problems += model_problems("V2beta1RecurringRun", body, "POST recurringruns")
+            self.created += 1
+            run = {**body, "recurring_run_id": f"rr{self.created}", "status": "ENABLED"}
+            self.recurring_runs[run["recurring_run_id"]] = run
+            return run
+        if method == "POST" and path.startswith("recurringruns/") and path.endswith((":enable", ":disable")):
+            run_id, verb = path.removeprefix("recurringruns/").split(":")
+            self.recurring_runs[run_id]["mode"] = "ENABLE" if verb == "enable" else "DISABLE"
+            return {}
+        if method == "DELETE" and path.startswith("recurringruns/"):
+            del self.recurring_runs[path.removeprefix("recurringruns/")]
+            return {}
         raise AssertionError(f"unexpected {method} {path}")
 
 
@@ -311,8 +339,8 @@ def server() -> Iterator[tuple[FakeServer, str]]:
                                   "authorization": self.headers.get("Authorization")})
             if fake.status != 200:
                 payload, status = {"error": "denied"}, fake.status
-            elif method == "POST" and path == "runs" and fake.fail_run_creation:
-                payload, status = {"error": "unavailable"}, fake.fail_run_creation
+            elif method == "POST" and path == "recurringruns" and fake.fail_creation:
+                payload, status = {"error": "unavailable"}, fake.fail_creation
             else:
                 payload, status = fake.answer(method, path, query, body), 200
             data = json.dumps(payload).encode()
@@ -328,6 +356,9 @@ def server() -> Iterator[tuple[FakeServer, str]]:
         def do_POST(self) -> None:
             self.handle_one("POST")
 
+        def do_DELETE(self) -> None:
+            self.handle_one("DELETE")
+
         def log_message(self, *args: Any) -> None:
             pass
 
@@ -342,34 +373,70 @@ def environ(server: tuple[FakeServer, str], tmp_path: Path) -> dict[str, str]:
     token.write_text("sa-token\n")
     return {"PIPELINE_NAME": PIPELINE, "KFP_HOST": server[1], "NAMESPACE": "mlops-dev",
             "TOKEN_FILE": str(token), "CA_FILE": str(tmp_path / "absent.crt"),
-            "EXPERIMENT_NAME": "scheduled", "RUN_NAME_PREFIX": "retrain", "TRIGGERED_BY": "retrain-28000000",
-            "PARAM_data_uri": "s3://data/fraud/", "PARAM_epochs": "3", "PARAM_dry_run": "False",
-            "PARAM_version": "1.3.0-rc.{date}"}
+            "EXPERIMENT_NAME": "scheduled", "RECURRING_RUN_NAME": RECURRING_RUN, "SCHEDULE": "0 3 * * 1",
+            "ENABLED": "true", "PARAM_data_uri": "s3://data/fraud/", "PARAM_epochs": "3", "PARAM_dry_run": "False"}
 
 
-def test_script_starts_a_run_of_the_newest_version(server: tuple[FakeServer, str], environ: dict[str, str]) -> None:
+def mutating(fake: FakeServer) -> list[str]:
+    return [f"{r['method']} {r['path']}" for r in fake.requests if r["method"] != "GET"
+            and r["path"] != "experiments"]
+
+
+def test_script_creates_the_recurring_run(server: tuple[FakeServer, str], environ: dict[str, str]) -> None:
     fake, _ = server
     assert load_script().main(environ) == 0
-    [run] = fake.runs
-    today = datetime.now(UTC).strftime("%Y%m%d")
-    assert run["pipeline_version_reference"] == {"pipeline_id": "p1", "pipeline_version_id": "v2"}
+    [run] = fake.recurring_runs.values()
+    assert run["display_name"] == RECURRING_RUN
+    assert run["pipeline_version_reference"] == {"pipeline_id": "p1"}  # always the newest version
+    assert run["trigger"] == {"cron_schedule": {"cron": "0 0 3 * * 1"}}  # KFP's cron has seconds first
+    assert run["mode"] == "ENABLE" and run["max_concurrency"] == "1" and run["no_catchup"] is True
     assert run["experiment_id"] == "e1" and fake.experiments[0]["display_name"] == "scheduled"
     assert run["runtime_config"]["parameters"] == {  # converted to the types the pipeline declares
-        "data_uri": "s3://data/fraud/", "epochs": 3, "dry_run": False, "version": f"1.3.0-rc.{today}"}
-    assert run["display_name"].startswith("retrain-")
-    assert "retrain-28000000" in run["description"]
+        "data_uri": "s3://data/fraud/", "epochs": 3, "dry_run": False}
     assert {r["authorization"] for r in fake.requests} == {"Bearer sa-token"}
 
 
-def test_script_skips_while_a_run_is_active(server: tuple[FakeServer, str], environ: dict[str, str]) -> None:
+def test_a_second_sync_changes_nothing(server: tuple[FakeServer, str], environ: dict[str, str],
+                                       capsys: pytest.CaptureFixture[str]) -> None:
     fake, _ = server
     script = load_script()
     assert script.main(environ) == 0
-    assert script.main(environ) == 0  # the first run is still PENDING
-    assert len(fake.runs) == 1
-    fake.runs[0]["state"] = "SUCCEEDED"
+    before = mutating(fake)
     assert script.main(environ) == 0
-    assert len(fake.runs) == 2
+    assert mutating(fake) == before
+    assert '"action": "unchanged"' in capsys.readouterr().out
+
+
+def test_a_changed_declaration_replaces_the_recurring_run(server: tuple[FakeServer, str], environ: dict[str, str],
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    fake, _ = server
+    script = load_script()
+    assert script.main(environ) == 0
+    assert script.main({**environ, "SCHEDULE": "30 1 * * *", "PIPELINE_VERSION": "first"}) == 0
+    [run] = fake.recurring_runs.values()
+    assert run["recurring_run_id"] == "rr2" and run["trigger"]["cron_schedule"]["cron"] == "0 30 1 * * *"
+    assert run["pipeline_version_reference"] == {"pipeline_id": "p1", "pipeline_version_id": "v1"}
+    assert mutating(fake)[-2:] == ["DELETE recurringruns/rr1", "POST recurringruns"]
+    assert "pipeline version, schedule changed" in capsys.readouterr().out
+
+
+def test_enabled_is_switched_in_place(server: tuple[FakeServer, str], environ: dict[str, str]) -> None:
+    fake, _ = server
+    script = load_script()
+    assert script.main({**environ, "ENABLED": "false"}) == 0
+    assert fake.recurring_runs["rr1"]["mode"] == "DISABLE"
+    assert script.main(environ) == 0
+    assert fake.recurring_runs["rr1"]["mode"] == "ENABLE"
+    assert mutating(fake)[-1] == "POST recurringruns/rr1:enable"
+
+
+def test_duplicates_made_by_hand_are_replaced_by_one(server: tuple[FakeServer, str], environ: dict[str, str]) -> None:
+    fake, _ = server
+    script = load_script()
+    assert script.main(environ) == 0
+    fake.recurring_runs["rr9"] = {**fake.recurring_runs["rr1"], "recurring_run_id": "rr9"}
+    assert script.main(environ) == 0
+    assert list(fake.recurring_runs) == ["rr2"]
 
 
 @pytest.mark.parametrize("env", list(EXPECTED))
@@ -382,10 +449,11 @@ def test_script_runs_with_the_rendered_configuration(rendered: dict[str, list[di
                        for name, spec in ir["root"]["inputDefinitions"]["parameters"].items()}
     token = tmp_path / "token"
     token.write_text("sa-token")
-    configured = env_of(only(rendered[env], "CronJob", CRONJOB))
+    configured = env_of(only(rendered[env], "Job", JOB))
     assert load_script().main({**configured, "KFP_HOST": host, "NAMESPACE": env, "TOKEN_FILE": str(token)}) == 0
-    [run] = fake.runs
+    [run] = fake.recurring_runs.values()
     assert run["runtime_config"]["parameters"]["publish"] is (EXPECTED[env][2] == "true")
+    assert run["mode"] == ("ENABLE" if EXPECTED[env][1] == "true" else "DISABLE")
     assert fake.experiments[0]["display_name"] == configured["EXPERIMENT_NAME"]
 
 
@@ -394,13 +462,17 @@ def test_script_runs_with_the_rendered_configuration(rendered: dict[str, list[di
     ({"PARAM_epochs": "three"}, "not a valid NUMBER_INTEGER"),
     ({"PIPELINE_NAME": "missing"}, "no pipeline named 'missing'"),
     ({"PIPELINE_NAME": ""}, "PIPELINE_NAME is not set"),
+    ({"PIPELINE_VERSION": "nope"}, "has no version 'nope'"),
+    ({"SCHEDULE": "0 3 * *"}, "has 4 fields"),
+    ({"ENABLED": "yes"}, "neither true nor false"),
+    ({"MAX_CONCURRENCY": "0"}, "at least 1"),
 ])
 def test_script_refuses_a_wrong_configuration(server: tuple[FakeServer, str], environ: dict[str, str],
                                               capsys: pytest.CaptureFixture[str], change: dict[str, str],
                                               message: str) -> None:
     assert load_script().main({**environ, **change}) == 2
     assert message in capsys.readouterr().err
-    assert server[0].runs == []
+    assert server[0].recurring_runs == {}
 
 
 def test_script_explains_a_refusal_of_the_proxy(server: tuple[FakeServer, str], environ: dict[str, str],
@@ -408,6 +480,24 @@ def test_script_explains_a_refusal_of_the_proxy(server: tuple[FakeServer, str], 
     server[0].status = 403
     assert load_script().main(environ) == 1
     assert "datasciencepipelinesapplications/api" in capsys.readouterr().err
+
+
+def test_a_failed_creation_is_not_retried(server: tuple[FakeServer, str], environ: dict[str, str]) -> None:
+    """A POST that failed may still have taken effect: one attempt; the next sync reconciles again."""
+    fake, _ = server
+    fake.fail_creation = 503
+    assert load_script().main(environ) == 1
+    assert mutating(fake) == ["POST recurringruns"]
+
+
+def test_the_model_check_catches_a_misspelt_field() -> None:
+    problems = model_problems("V2beta1RecurringRun", {"display_name": "x", "pipeline_version_refrence": {},
+                                                      "trigger": {"cron_schedule": {"cronn": "x"}},
+                                                      "mode": "ON", "no_catchup": "true"}, "POST recurringruns")
+    assert problems == ["POST recurringruns: V2beta1RecurringRun has no field 'pipeline_version_refrence'",
+                        "POST recurringruns.trigger.cron_schedule: V2beta1CronSchedule has no field 'cronn'",
+                        "POST recurringruns.mode: 'ON' is not a RecurringRunMode",
+                        "POST recurringruns.no_catchup: 'true' is not a boolean"]
 
 
 # --- Argo CD may apply what the schedule needs -------------------------------------------------
@@ -423,21 +513,6 @@ def test_the_environments_project_allows_every_kind_of_the_schedule(
                 continue
             group = obj["apiVersion"].rpartition("/")[0]
             assert (group, obj["kind"]) in allowed, f"{env}: Argo CD refuses {group or 'core'}/{obj['kind']}"
-
-
-def test_a_failed_run_creation_is_not_retried(server: tuple[FakeServer, str], environ: dict[str, str]) -> None:
-    """A POST that failed may still have started the run: one attempt, and the next trigger tries again."""
-    fake, _ = server
-    fake.fail_run_creation = 503
-    assert load_script().main(environ) == 1
-    assert sum(1 for r in fake.requests if r["method"] == "POST" and r["path"] == "runs") == 1
-
-
-def test_the_model_check_catches_a_misspelt_field() -> None:
-    problems = model_problems("V2beta1Run", {"display_name": "x", "pipeline_version_refrence": {},
-                                             "runtime_config": {"parameter": {}}}, "POST runs")
-    assert problems == ["POST runs: V2beta1Run has no field 'pipeline_version_refrence'",
-                        "POST runs.runtime_config: V2beta1RuntimeConfig has no field 'parameter'"]
 
 
 @pytest.mark.parametrize("env", sorted(EXPECTED))
