@@ -54,8 +54,7 @@ def added_versions(root: Path, cfg: Config, since: str) -> list[AddedVersion]:
     if not cfg.environments:
         raise UsageError("mlops.yaml lists no environments", file="mlops.yaml")
     first = cfg.environments[0].name
-    prefix = root.resolve().relative_to(git.toplevel().resolve()).as_posix()
-    prefix = "" if prefix == "." else f"{prefix}/"
+    prefix = git.prefix_of(root)
     models, findings = catalog.load_catalog(root, cfg)
     if findings:
         problem = findings[0]

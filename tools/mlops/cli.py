@@ -622,6 +622,8 @@ def model_add_version(model_name: str, version: str | None, uri: str | None, fro
         raise UsageError(f"{missing} is required (or fill the entry from MLflow: --from-mlflow models:/NAME/VERSION)")
     if from_mlflow is None and tracking_uri is not None:
         raise UsageError("--tracking-uri is only used with --from-mlflow")
+    if not pull_request and (remote, base) != ("origin", "main"):
+        raise UsageError("--remote and --base are used with --pull-request only")
     cfg = _load_config(repo)
     recorded: catalog_edit.Recorded | None = None
     notes: tuple[str, ...] = ()
@@ -632,30 +634,27 @@ def model_add_version(model_name: str, version: str | None, uri: str | None, fro
         found = mlflow_source.import_version(from_mlflow, tracking_uri=tracking_uri, uri=uri, version=version)
         uri, version, recorded, notes = found.uri, found.version, found.recorded, found.notes
     assert version is not None and uri is not None
-    if not pull_request and (remote, base) != ("origin", "main"):
-        raise UsageError("--remote and --base are used with --pull-request only")
+    # the entry, whether it is written here or in the pull request's worktree
+    edit: dict[str, Any] = {"uri": uri, "digest": digest, "metrics": metrics, "commit": commit,
+                            "pipeline_run": pipeline_run, "dataset": dataset, "created": created,
+                            "recorded": recorded}
+    warnings: list[str] = []
     if pull_request:
         from . import register as register_module
 
-        registration = register_module.register(
-            cfg.root, model_name, version=version, remote=remote, base=base, forge=_forge_factory(cfg.root, remote),
-            edit={"uri": uri, "digest": digest, "metrics": metrics, "commit": commit, "pipeline_run": pipeline_run,
-                  "dataset": dataset, "created": created, "recorded": recorded},
-        )
-        for note in notes:
-            click.echo(f"mlops: note: {note}", err=True)
+        registration = register_module.register(cfg.root, model_name, version=version, remote=remote, base=base,
+                                                forge=_forge_factory(cfg.root, remote), edit=edit)
         verb = "opened" if registration.created else "updated"
-        click.echo(f"pull request #{registration.pull_request.number} {verb}: {registration.pull_request.url}")
-        for warning in registration.warnings:
-            click.echo(f"mlops: warning: {warning}", err=True)
-        return
-    path = catalog_edit.add_version(
-        cfg.root, cfg, model_name, version=version, uri=uri, digest=digest, metrics=metrics, commit=commit,
-        pipeline_run=pipeline_run, dataset=dataset, created=created, recorded=recorded,
-    )
+        done = f"pull request #{registration.pull_request.number} {verb}: {registration.pull_request.url}"
+        warnings = registration.warnings
+    else:
+        path = catalog_edit.add_version(cfg.root, cfg, model_name, version=version, **edit)
+        done = f"added {model_name} {version} to {path.relative_to(cfg.root).as_posix()}"
     for note in notes:
         click.echo(f"mlops: note: {note}", err=True)
-    click.echo(f"added {model_name} {version} to {path.relative_to(cfg.root).as_posix()}")
+    click.echo(done)
+    for warning in warnings:
+        click.echo(f"mlops: warning: {warning}", err=True)
 
 
 @main.group()

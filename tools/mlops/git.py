@@ -78,6 +78,11 @@ class Git:
             raise UsageError(f"{self.root} is not inside a git repository")
         return Path(self.run("rev-parse", "--show-toplevel").strip())
 
+    def prefix_of(self, folder: Path) -> str:
+        """Where `folder` sits inside the repository, as git paths start: "" or "sub/folder/"."""
+        relative = folder.resolve().relative_to(self.toplevel().resolve()).as_posix()
+        return "" if relative == "." else f"{relative}/"
+
     def rev_parse(self, ref: str) -> str | None:
         if not self.ok("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"):
             return None

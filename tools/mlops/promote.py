@@ -253,12 +253,6 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
 
 
-def git_prefix(git: Git, root: Path) -> str:
-    """Where the mlops root sits inside the git repository: "" or "sub/folder/"."""
-    relative = root.resolve().relative_to(git.toplevel().resolve()).as_posix()
-    return "" if relative == "." else f"{relative}/"
-
-
 def local_base(git: Git, remote: str, base: str) -> str:
     """The base commit without touching the network: the remote-tracking branch, else the local one."""
     for ref in (f"refs/remotes/{remote}/{base}", base):
@@ -293,7 +287,7 @@ def plan_only(root: Path, model: str, to_env: str, version: str | None, *, remot
               now: datetime | None = None) -> Plan:
     """A dry run: gates and the rendered diff, from local refs only; no file, branch, push or network."""
     git = Git(root)
-    prefix = git_prefix(git, root)
+    prefix = git.prefix_of(root)
     sha = local_base(git, remote, base)
     with extracted_tree(git, sha) as before, extracted_tree(git, sha) as after:
         plan = make_plan(before / prefix, prefix, git, sha, base, model, to_env, version, allow_breaking, kind, now)
@@ -308,7 +302,7 @@ def promote(root: Path, model: str, to_env: str, version: str | None, *, remote:
             forge: Callable[[], Forge], now: datetime | None = None) -> Outcome:
     """Carry out a promotion or rollback; on any failure nothing the user owns has changed."""
     git = Git(root)
-    prefix = git_prefix(git, root)
+    prefix = git.prefix_of(root)
     client = forge()  # token and repository problems surface before anything is changed
     sha = fetch_base(git, remote, base)
     with extracted_tree(git, sha) as before:

@@ -23,7 +23,7 @@ from . import config as config_module
 from .catalog import Model, Version
 from .errors import UsageError
 from .git import Git
-from .promote import Forge, fetch_base, git_prefix, publish
+from .promote import Forge, fetch_base, publish
 
 BRANCH_PREFIX = "mlops/register/"
 LABEL = "model-version"
@@ -77,7 +77,7 @@ def register(root: Path, model_name: str, *, version: str, remote: str, base: st
              forge: Callable[[], Forge], edit: dict[str, Any]) -> Registration:
     """Propose `version` of `model_name` by pull request; `edit` are `catalog_edit.add_version`'s arguments."""
     git = Git(root)
-    prefix = git_prefix(git, root)
+    prefix = git.prefix_of(root)
     client = forge()  # token and repository problems surface before anything is changed
     sha = fetch_base(git, remote, base)
     scratch_branch = f"mlops-tmp/{uuid.uuid4().hex[:12]}"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .config import Config
 from .git import Git
-from .promote import git_prefix, pin_path, pin_version, pinned_since
+from .promote import pin_path, pin_version, pinned_since
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def model_names(root: Path) -> list[str]:
 
 def collect(config: Config, git: Git | None) -> StatusTable:
     rows: dict[str, dict[str, Cell]] = {}
-    prefix = git_prefix(git, config.root) if git is not None else ""
+    prefix = git.prefix_of(config.root) if git is not None else ""
     for model in model_names(config.root):
         cells = {}
         for target in config.environments:

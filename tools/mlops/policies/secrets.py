@@ -25,15 +25,15 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("an AWS access key id", re.compile(r"\b((?:AKIA|ASIA)[0-9A-Z]{16})\b")),
     ("an AWS secret access key", re.compile(
-        r"(?i)aws_?secret_?access_?key[\"']?[ \t]*[:=][ \t]*[\"']?([A-Za-z0-9/+=]{40})\b")),
+        r"(?i)aws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+=]{40})\b")),
     ("a GitHub token", re.compile(r"\b((?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,})\b")),
     ("a Slack token", re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]{10,})\b")),
     ("a Google API key", re.compile(r"\b(AIza[0-9A-Za-z_-]{35})\b")),
     ("a private key", re.compile(r"(-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----)")),
     ("a JSON Web Token", re.compile(r"\b(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})")),
     ("a password or token value", re.compile(
-        r"(?i)^[ \t]*[\"']?(?:password|passwd|secret|token|api_?key|access_?key)[\"']?[ \t]*:[ \t]*[\"']?"
-        r"([^\s\"'{}$<>]{12,})[\"']?[ \t]*\r?$")),
+        r"(?i)^\s*[\"']?(?:password|passwd|secret|token|api_?key|access_?key)[\"']?\s*:\s*[\"']?"
+        r"([^\s\"'{}$<>]{12,})[\"']?\s*$")),
 ]
 
 
