@@ -1,22 +1,18 @@
-"""Shared fixtures: where the read-only material beside the repository lives.
+"""Shared fixtures: the repository root and the API descriptions the tests check against.
 
-`../shared` (schemas, CRDs, the GitHub OpenAPI description, the SARIF schema) sits beside the
-clone in CI and on developer machines; `MLOPS_SHARED_DIR` points elsewhere when it does not.
+Everything a test needs ships in the clone: the schemas in the package's built-in catalog, the
+contracts of outside APIs in `tests/contracts/` (regenerated from the upstream files by
+`scripts/regenerate-test-contracts.py`). No test reads anything beside the clone.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _shared_dir() -> Path:
-    configured = os.environ.get("MLOPS_SHARED_DIR")
-    return Path(configured) if configured else REPO_ROOT.parent / "shared"
+CONTRACTS = Path(__file__).resolve().parent / "contracts"
 
 
 @pytest.fixture(scope="session")
@@ -25,13 +21,5 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    path = _shared_dir()
-    if not (path / "schemas").is_dir():
-        pytest.fail(f"{path} has no schemas/: set MLOPS_SHARED_DIR to the shared folder")
-    return path
-
-
-@pytest.fixture(scope="session")
-def shared_schemas(shared_dir: Path) -> Path:
-    return shared_dir / "schemas"
+def contracts_dir() -> Path:
+    return CONTRACTS

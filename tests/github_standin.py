@@ -1,6 +1,7 @@
 """A local stand-in for GitHub's pull-request API that holds every request to GitHub's contract.
 
-It serves the operations of `../shared/github-openapi/api.github.com.pulls.json` on loopback
+It serves the operations of `tests/contracts/github-pulls.openapi.json` (GitHub's own description,
+trimmed; see `tests/contracts/PROVENANCE.md`) on loopback
 with in-memory state. Each request is checked against that description (the path names an
 operation, path and query parameters match their schemas, the JSON body matches the request
 body schema); each answer is checked against the response schema before it is sent. Anything
@@ -356,9 +357,9 @@ def _handler(standin: StandIn) -> type[http.server.BaseHTTPRequestHandler]:
 
 
 @pytest.fixture
-def github(shared_dir: Path) -> Iterator[StandIn]:
+def github(contracts_dir: Path) -> Iterator[StandIn]:
     """The stand-in on a free loopback port; the test fails if any request broke the contract."""
-    standin = StandIn(load_operations(shared_dir / "github-openapi" / "api.github.com.pulls.json"))
+    standin = StandIn(load_operations(contracts_dir / "github-pulls.openapi.json"))
     with serving(_handler(standin)) as url:
         standin.url = url
         yield standin

@@ -287,8 +287,8 @@ def test_waiver_on_the_inference_service(repo: Path) -> None:
 
 
 @pytest.fixture
-def template(tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch, shared_schemas: Path) -> Path:
-    monkeypatch.setenv("MLOPS_SCHEMA_LOCATION", str(shared_schemas))
+def template(tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("MLOPS_SCHEMA_LOCATION", raising=False)  # the built-in catalog answers
     monkeypatch.setenv("MLOPS_OFFLINE", "1")
     monkeypatch.setenv("MLOPS_CACHE_DIR", str(tmp_path / "cache"))
     copy = tmp_path / "repo"

@@ -570,8 +570,8 @@ def test_waiver_marks_the_finding_waived(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def _offline(monkeypatch: pytest.MonkeyPatch, shared_schemas: Path, tmp_path: Path) -> None:
-    monkeypatch.setenv("MLOPS_SCHEMA_LOCATION", str(shared_schemas))
+def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("MLOPS_SCHEMA_LOCATION", raising=False)  # the built-in catalog answers
     monkeypatch.setenv("MLOPS_OFFLINE", "1")
     monkeypatch.setenv("MLOPS_CACHE_DIR", str(tmp_path / "cache"))
 

@@ -38,7 +38,7 @@ def days_ago(days: float) -> str:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, repo_root: Path, shared_schemas: Path, monkeypatch: pytest.MonkeyPatch,
+def workspace(tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch,
               github: Any) -> Iterator[tuple[Path, Path]]:  # noqa: F811 - fixture injection
     """A clone of the template whose main was pushed to a bare remote 10 days ago."""
     remote = tmp_path / "remote.git"
@@ -51,7 +51,7 @@ def workspace(tmp_path: Path, repo_root: Path, shared_schemas: Path, monkeypatch
     git(clone, "push", "-q", "origin", "main")
     for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("MLOPS_SCHEMA_LOCATION", str(shared_schemas))
+    monkeypatch.delenv("MLOPS_SCHEMA_LOCATION", raising=False)  # the built-in catalog answers
     monkeypatch.setenv("MLOPS_OFFLINE", "1")
     monkeypatch.setenv("GITHUB_API_URL", github.url)
     monkeypatch.setenv("GITHUB_REPOSITORY", github.repository)

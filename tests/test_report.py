@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 import jsonschema
 import pytest
 
-from mlops.findings import Finding, ObjectRef, Severity
+from mlops.findings import Finding, ObjectRef, SchemaCoverage, Severity
 from mlops.report import FORMATS, MARKDOWN_LIMIT, ReportContext, RuleInfo, render
 
 ISVC = ObjectRef("InferenceService", "fraud", "ml-prod", "serving.kserve.io/v1beta1")
@@ -43,8 +43,8 @@ CONTEXT = ReportContext(
 )
 
 
-def sarif_validator(shared_dir: Path) -> jsonschema.Draft4Validator:
-    schema = json.loads((shared_dir / "sarif" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+def sarif_validator(contracts_dir: Path) -> jsonschema.Draft4Validator:
+    schema = json.loads((contracts_dir / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
     jsonschema.Draft4Validator.check_schema(schema)
     return jsonschema.Draft4Validator(schema)
 
@@ -300,8 +300,8 @@ def _sarif(findings: list[Finding], context: ReportContext = CONTEXT) -> dict[st
     return log
 
 
-def test_sarif_validates_against_the_2_1_0_schema(shared_dir: Path) -> None:
-    validator = sarif_validator(shared_dir)
+def test_sarif_validates_against_the_2_1_0_schema(contracts_dir: Path) -> None:
+    validator = sarif_validator(contracts_dir)
     evil = Finding("schema", Severity.WARNING, NASTY, file="dir with space/ü#?.yaml", line=0,
                    object=ObjectRef("Namespace", "ml"), path="metadata.labels")
     for findings in (FINDINGS, [], [WAIVED], [BARE], [evil]):
@@ -448,3 +448,34 @@ def test_markdown_stays_under_the_comment_limit() -> None:
     assert 0 < shown < 300
     assert f"_{300 - shown} more findings not shown: see the job's log._" in text
     assert "1 more waived finding not shown." in text and "</details>" in text
+
+
+# -- schema coverage: every format says how many objects met a schema -------------------------------
+
+COVERAGE = SchemaCoverage({"dev": (40, 41), "prod": (41, 41)}, ("Widget example.com/v1",))
+COVERED = ReportContext(tool_version="9.9.9", environments=("dev", "prod"), objects_checked=82, coverage=COVERAGE)
+
+
+def test_coverage_in_the_text_github_and_markdown_summaries() -> None:
+    line = "81 of 82 objects schema-checked (no schema: Widget example.com/v1)"
+    assert render([SCHEMA], "text", COVERED).splitlines()[-1].endswith("; " + line)
+    summary = f"no findings in 82 objects across dev, prod; {line}"
+    assert render([], "github", COVERED).endswith(f"::notice title=mlops::{summary}\n")
+    assert render([], "markdown", COVERED).startswith(f"### mlops validate: {summary}")
+
+
+def test_coverage_in_json_and_sarif(contracts_dir: Path) -> None:
+    expected = {"checked": 81, "total": 82, "percent": 98.8, "unchecked_kinds": ["Widget example.com/v1"],
+                "by_environment": {"dev": {"checked": 40, "total": 41}, "prod": {"checked": 41, "total": 41}}}
+    assert json.loads(render([SCHEMA], "json", COVERED))["summary"]["schema_coverage"] == expected
+    log = json.loads(render([SCHEMA], "sarif", COVERED))
+    assert log["runs"][0]["properties"]["schemaCoverage"] == expected
+    sarif_validator(contracts_dir).validate(log)
+
+
+def test_coverage_in_junit_per_environment() -> None:
+    root = ElementTree.fromstring(render([SCHEMA], "junit", COVERED))
+    figures = {suite.get("name"): {p.get("name"): p.get("value") for p in suite.iter("property")}
+               for suite in root.iter("testsuite")}
+    assert figures["dev"] == {"objects-schema-checked": "40", "objects-rendered": "41"}
+    assert figures["prod"] == {"objects-schema-checked": "41", "objects-rendered": "41"}

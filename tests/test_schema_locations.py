@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from loopback import serving
 from mlops.cli import main
+from mlops.schemas.builtin import builtin_catalog
 from mlops.schemas.locations import DEFAULT_CATALOG, Lookup, SchemaLocation, build_locations, split_path_list
 from repo_builder import INFERENCE_SERVICE, simple_repo, write
 
@@ -60,8 +61,36 @@ def test_path_list_keeps_urls_whole() -> None:
 def test_order_is_options_environment_config_then_catalog(tmp_path: Path) -> None:
     for name in ("cli", "env", "repo/cfg"):
         (tmp_path / name).mkdir(parents=True)
-    locations = build_locations([str(tmp_path / "cli")], str(tmp_path / "env"), ["cfg"], tmp_path / "repo", tmp_path)
-    assert [loc.spec for loc in locations] == [str(tmp_path / "cli"), str(tmp_path / "env"), "cfg", DEFAULT_CATALOG]
+    args = ([str(tmp_path / "cli")], str(tmp_path / "env"), ["cfg"], tmp_path / "repo", tmp_path)
+    locations = build_locations(*args)
+    assert [loc.spec for loc in locations] == [str(tmp_path / "cli"), str(tmp_path / "env"), "cfg"]
+    online = build_locations(*args, include_default=True)
+    assert [(loc.spec, loc.fallback) for loc in online][-1] == (DEFAULT_CATALOG, True)
+
+
+def test_explicit_locations_come_before_the_built_in_catalog_and_the_public_one_after(tmp_path: Path) -> None:
+    override = {"title": "team's own InferenceService schema"}
+    write(tmp_path, {"mine/serving.kserve.io/inferenceservice_v1beta1.json": json.dumps(override),
+                     "public/example.com/widget_v1.json": json.dumps({"title": "public"}),
+                     "public/serving.kserve.io/servingruntime_v1alpha1.json": json.dumps({"title": "public"})})
+    lookup = Lookup([SchemaLocation("mine", tmp_path), SchemaLocation("public", tmp_path, fallback=True)],
+                    builtin=builtin_catalog(), default_release="3.5")
+    assert lookup.find("serving.kserve.io", "InferenceService", "v1beta1") == (
+        override, "mine/serving.kserve.io/inferenceservice_v1beta1.json")
+    schema, source = lookup.find("serving.kserve.io", "ServingRuntime", "v1alpha1") or ({}, "")
+    assert source == "built-in catalog" and "properties" in schema
+    assert lookup.find("example.com", "Widget", "v1") == ({"title": "public"}, "public/example.com/widget_v1.json")
+
+
+def test_platform_kinds_come_from_the_release_asked_for() -> None:
+    lookup = Lookup([], builtin=builtin_catalog(), default_release="3.5")
+    newest = lookup.find("datasciencecluster.opendatahub.io", "DataScienceCluster", "v2")
+    oldest = lookup.find("datasciencecluster.opendatahub.io", "DataScienceCluster", "v2", "3.0")
+    assert newest is not None and oldest is not None
+    assert newest[1] == "built-in catalog, OpenShift AI 3.5" and oldest[1] == "built-in catalog, OpenShift AI 3.0"
+    components = {release: set(schema["properties"]["spec"]["properties"]["components"]["properties"])
+                  for release, (schema, _) in (("3.5", newest), ("3.0", oldest))}
+    assert "sparkoperator" in components["3.5"] - components["3.0"]
 
 
 def test_first_location_with_the_kind_wins(tmp_path: Path) -> None:
@@ -112,15 +141,25 @@ def test_unreachable_url_warns_once_per_kind(tmp_path: Path) -> None:
     assert "schema-missing" in result.stdout
 
 
-def test_schemas_sync_writes_what_the_repository_uses(tmp_path: Path, shared_schemas: Path) -> None:
+def test_schemas_sync_writes_what_the_repository_uses(tmp_path: Path) -> None:
     repo = simple_repo(tmp_path / "repo", {"isvc.yaml": INFERENCE_SERVICE,
                                            "w.yaml": WIDGET.format(name="w", size=1)})
     out = tmp_path / "synced"
-    result = CliRunner().invoke(main, ["schemas", "sync", "--repo", str(repo), "--offline",
-                                       "--schema-location", str(shared_schemas), "--out", str(out)])
+    result = CliRunner().invoke(main, ["schemas", "sync", "--repo", str(repo), "--offline", "--out", str(out)])
     assert result.exit_code == 1  # Widget has no schema anywhere
     assert "missing  Widget example.com/v1" in result.stdout
+    assert "ok       InferenceService serving.kserve.io/v1beta1  (built-in catalog)" in result.stdout
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.json"))
     assert written == ["serving.kserve.io/inferenceservice_v1beta1.json"]
-    assert json.loads((out / written[0]).read_text()) == json.loads(
-        (shared_schemas / written[0]).read_text())
+    assert json.loads((out / written[0]).read_text()) == builtin_catalog().find(
+        "serving.kserve.io", "InferenceService", "v1beta1", "3.5")[0]  # type: ignore[index]
+
+
+def test_schemas_list_names_the_built_in_kinds() -> None:
+    result = CliRunner().invoke(main, ["schemas", "list"])
+    assert result.exit_code == 0, result.output
+    assert "serving.kserve.io/v1beta1 inferenceservice" in result.stdout
+    assert "datasciencecluster.opendatahub.io/v2 datasciencecluster  (OpenShift AI 3.0, 3.2, 3.3, 3.4, 3.5)" in (
+        result.stdout)
+    unknown = CliRunner().invoke(main, ["schemas", "list", "--release", "2.25"])
+    assert unknown.exit_code == 2 and "known: 3.0, 3.2, 3.3, 3.4, 3.5" in unknown.stderr

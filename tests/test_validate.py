@@ -15,8 +15,8 @@ from repo_builder import DEPLOYMENT, INFERENCE_SERVICE, NOTEBOOK, simple_repo, w
 
 
 @pytest.fixture(autouse=True)
-def _offline_schemas(monkeypatch: pytest.MonkeyPatch, shared_schemas: Path, tmp_path: Path) -> None:
-    monkeypatch.setenv("MLOPS_SCHEMA_LOCATION", str(shared_schemas))
+def _offline_schemas(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("MLOPS_SCHEMA_LOCATION", raising=False)  # the built-in catalog answers
     monkeypatch.setenv("MLOPS_OFFLINE", "1")
     monkeypatch.setenv("MLOPS_CACHE_DIR", str(tmp_path / "cache"))
 

@@ -34,6 +34,7 @@ from .report import FORMATS, ReportContext, RuleInfo
 from .report import render as render_report
 from .rules_doc import BUILTIN_RULES, explain_rule, rules_listing
 from .schemas import crd_import
+from .schemas.builtin import builtin_catalog
 from .schemas.core import CoreSchemas
 from .schemas.locations import Lookup, build_locations
 from .schemas.store import SchemaStore
@@ -68,10 +69,17 @@ def repo_option(command: F) -> F:
     )(command)
 
 
+def online_option(command: F) -> F:
+    return click.option(
+        "--online", is_flag=True,
+        help="After the built-in catalog, also ask the public datree CRDs catalog for kinds no location has.",
+    )(command)
+
+
 def schema_options(command: F) -> F:
     command = click.option(
         "--offline", is_flag=True, envvar="MLOPS_OFFLINE",
-        help="Never fetch schemas from URL locations; use folders and the cache only.",
+        help="Never fetch schemas from URL locations; use folders, the built-in catalog and the cache only.",
     )(command)
     command = click.option(
         "--kubernetes-version", metavar="X.Y", default=None,
@@ -80,7 +88,7 @@ def schema_options(command: F) -> F:
     return click.option(
         "--schema-location", "schema_locations", multiple=True, metavar="LOCATION",
         help="Folder in GROUP/KIND_VERSION.json layout, or a path/URL template with {group}, {kind}, "
-        "{version}. Repeatable; tried before MLOPS_SCHEMA_LOCATION, mlops.yaml and the datree catalog.",
+        "{version}. Repeatable; tried before MLOPS_SCHEMA_LOCATION, mlops.yaml and the built-in catalog.",
     )(command)
 
 
@@ -90,11 +98,12 @@ def _load_config(repo: Path | None) -> config_module.Config:
 
 
 def _schema_store(cfg: config_module.Config, schema_locations: tuple[str, ...],
-                  kubernetes_version: str | None, offline: bool) -> SchemaStore:
+                  kubernetes_version: str | None, offline: bool, online: bool = False) -> SchemaStore:
     locations = build_locations(list(schema_locations), os.environ.get("MLOPS_SCHEMA_LOCATION"),
-                                list(cfg.schema_locations), cfg.root, Path.cwd())
+                                list(cfg.schema_locations), cfg.root, Path.cwd(), include_default=online)
     core = CoreSchemas(kubernetes_version or cfg.kubernetes_version)
-    return SchemaStore(core, Lookup(locations, offline=offline))
+    lookup = Lookup(locations, offline=offline, builtin=builtin_catalog(), default_release=cfg.rhoai_version)
+    return SchemaStore(core, lookup)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -116,6 +125,7 @@ def main() -> None:
 @click.argument("environments", nargs=-1, metavar="[ENV]...")
 @repo_option
 @schema_options
+@online_option
 @click.option("--strict", is_flag=True, help="Warnings fail the run too, e.g. a kind without a schema.")
 @click.option("--policies/--no-policies", default=True, show_default=True,
               help="Apply the MLOps policy rules (`mlops rules`) after the schema checks.")
@@ -124,7 +134,8 @@ def main() -> None:
               "annotations, junit and sarif for CI dashboards and code scanning.")
 @handle_errors
 def validate(environments: tuple[str, ...], repo: Path | None, schema_locations: tuple[str, ...],
-             kubernetes_version: str | None, offline: bool, strict: bool, policies: bool, output_format: str) -> None:
+             kubernetes_version: str | None, offline: bool, online: bool, strict: bool, policies: bool,
+             output_format: str) -> None:
     """Render every environment with kustomize and check every object.
 
     ENV names an environment or target of mlops.yaml (default: all). Source files are checked
@@ -135,7 +146,7 @@ def validate(environments: tuple[str, ...], repo: Path | None, schema_locations:
     """
     cfg = _load_config(repo)
     targets = cfg.select(environments)
-    store = _schema_store(cfg, schema_locations, kubernetes_version, offline)
+    store = _schema_store(cfg, schema_locations, kubernetes_version, offline, online)
     engine = find_engine()
     try:
         run = run_validation(cfg, targets, engine, store, policies=_run_policies if policies else None)
@@ -148,6 +159,7 @@ def validate(environments: tuple[str, ...], repo: Path | None, schema_locations:
         environments=tuple(t.name for t in targets),
         rules=_rule_infos(),
         objects_checked=run.objects_checked,
+        coverage=run.coverage,
         color=output_format == "text" and sys.stdout.isatty(),
     )
     click.echo(render_report(run.findings, output_format, context), nl=False)
@@ -666,14 +678,17 @@ def schemas() -> None:
 @click.argument("files", nargs=-1, required=True, metavar="FILE...|-")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"),
               show_default=True, help="Folder to write GROUP/KIND_VERSION.json files into.")
+@click.option("--strip-descriptions", is_flag=True,
+              help="Leave out every description text: the structure validation needs, about a fifth of the size.")
 @handle_errors
-def schemas_import(files: tuple[str, ...], out: Path) -> None:
+def schemas_import(files: tuple[str, ...], out: Path, strip_descriptions: bool) -> None:
     """Convert CustomResourceDefinition YAML into JSON schemas, one per served version.
 
     Read files (or `-` for stdin) holding CRDs, e.g. `oc get crd NAME -o yaml`. Unknown fields are
     rejected everywhere below the root unless the CRD marks an object
     x-kubernetes-preserve-unknown-fields; int-or-string becomes string-or-integer. Add the
-    folder to schemaLocations in mlops.yaml to validate with it.
+    folder to schemaLocations in mlops.yaml to validate with it. The OpenShift AI kinds need no
+    import: they are built in (`mlops schemas list`).
     """
     imported = []
     for name in files:
@@ -689,6 +704,8 @@ def schemas_import(files: tuple[str, ...], out: Path) -> None:
         imported += crd_import.load_crd_text(text, source)
     if not imported:
         raise MlopsError("no CustomResourceDefinition found in the input")
+    if strip_descriptions:
+        imported = [schema.structure_only() for schema in imported]
     for path in crd_import.write_schemas(imported, out):
         click.echo(f"wrote {path}")
 
@@ -696,11 +713,12 @@ def schemas_import(files: tuple[str, ...], out: Path) -> None:
 @schemas.command("sync", epilog=EPILOG_EXIT)
 @repo_option
 @schema_options
+@online_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write every schema into this folder (e.g. schemas/) to commit it.")
 @handle_errors
 def schemas_sync(repo: Path | None, schema_locations: tuple[str, ...], kubernetes_version: str | None,
-                 offline: bool, out: Path | None) -> None:
+                 offline: bool, online: bool, out: Path | None) -> None:
     """Fetch the schema of every custom kind the repository uses, for offline validation.
 
     Every target is rendered; each custom kind is looked up in the schema locations (URL answers
@@ -711,7 +729,7 @@ def schemas_sync(repo: Path | None, schema_locations: tuple[str, ...], kubernete
     from .schemas.sync import sync_schemas
 
     cfg = _load_config(repo)
-    store = _schema_store(cfg, schema_locations, kubernetes_version, offline)
+    store = _schema_store(cfg, schema_locations, kubernetes_version, offline, online)
     try:
         found, missing = sync_schemas(cfg, find_engine(), store, out)
     finally:
@@ -723,3 +741,25 @@ def schemas_sync(repo: Path | None, schema_locations: tuple[str, ...], kubernete
     for api_version, kind in missing:
         click.echo(f"missing  {kind} {api_version}")
     sys.exit(int(ExitCode.FINDINGS if missing else ExitCode.OK))
+
+
+@schemas.command("list", epilog=EPILOG_EXIT)
+@click.option("--release", metavar="3.N", default=None,
+              help="Show the platform kinds of this OpenShift AI release (default: every release).")
+@handle_errors
+def schemas_list(release: str | None) -> None:
+    """List the built-in schemas: the custom resources `mlops validate` checks with no set-up.
+
+    The platform kinds (DataScienceCluster, DSCInitialization, HardwareProfile, Auth,
+    GatewayConfig) come once per OpenShift AI release; set `rhoaiVersion` in mlops.yaml to pick
+    one. Every file's source is in the catalog's provenance.json.
+    """
+    catalog = builtin_catalog()
+    if release is not None and release not in catalog.releases:
+        raise MlopsError(f"no built-in schemas for OpenShift AI {release}; known: {', '.join(catalog.releases)}")
+    for group, kind, version in sorted(catalog.kinds()):
+        releases = catalog.releases_with(group, kind, version)
+        if release is not None and releases and release not in releases:
+            continue
+        where = f"  (OpenShift AI {', '.join(releases)})" if releases else ""
+        click.echo(f"{group}/{version} {kind}{where}")

@@ -15,6 +15,7 @@ from typing import Any
 
 from .errors import UsageError
 from .findings import Severity
+from .schemas.builtin import builtin_catalog
 from .yamlsource import SourceDocument, load_file
 
 CONFIG_FILE = "mlops.yaml"
@@ -22,9 +23,10 @@ DEFAULT_KUBERNETES_VERSION = "1.33"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(\.\d+)?$")
 _KNOWN_KEYS = {
-    "kubernetesVersion", "openshiftVersion", "environments", "targets", "schemaLocations", "rules",
-    "forge",
+    "kubernetesVersion", "openshiftVersion", "rhoaiVersion", "environments", "targets", "schemaLocations",
+    "rules", "forge",
 }
+_TARGET_KEYS = {"name", "path", "namespace", "destination", "rhoaiVersion"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class Target:
     namespace: str | None = None
     destination: dict[str, str] = field(default_factory=dict)
     is_environment: bool = False
+    #: the OpenShift AI minor this root is written for, when it differs from the repository's
+    rhoai_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,19 @@ class Config:
     schema_locations: tuple[str, ...]
     rules: dict[str, RuleSettings]
     openshift_version: str | None = None
+    #: the OpenShift AI minor (e.g. "3.5") whose platform schemas apply; the newest built-in one when unset
+    rhoai_version: str = field(default_factory=lambda: builtin_catalog().newest_release)
 
     @property
     def all_targets(self) -> tuple[Target, ...]:
         return self.environments + self.targets
+
+    def release_of(self, target_name: str | None) -> str:
+        """The OpenShift AI release a target is written for: its own `rhoaiVersion`, else the repository's."""
+        for target in self.all_targets:
+            if target.name == target_name and target.rhoai_version:
+                return target.rhoai_version
+        return self.rhoai_version
 
     @property
     def environment_names(self) -> tuple[str, ...]:
@@ -134,6 +147,7 @@ def _parse(root: Path, document: SourceDocument) -> Config:
     if not isinstance(locations, list) or not all(isinstance(x, str) for x in locations):
         raise _fail(document, "schemaLocations", "schemaLocations must be a list of folders or URL templates")
     openshift = data.get("openshiftVersion")
+    rhoai = _rhoai_version(document, "rhoaiVersion", data["rhoaiVersion"]) if "rhoaiVersion" in data else None
     return Config(
         root=root,
         kubernetes_version=f"{match.group(1)}.{match.group(2)}",
@@ -142,7 +156,20 @@ def _parse(root: Path, document: SourceDocument) -> Config:
         schema_locations=tuple(locations),
         rules=_rules(document),
         openshift_version=str(openshift) if openshift is not None else None,
+        rhoai_version=rhoai or builtin_catalog().newest_release,
     )
+
+
+def _rhoai_version(document: SourceDocument, path: str, value: Any) -> str:
+    """A quoted OpenShift AI minor that the built-in catalog has platform schemas for."""
+    known = builtin_catalog().releases
+    if not isinstance(value, str):
+        raise _fail(document, path, f"rhoaiVersion must be a quoted string such as \"{known[-1]}\" "
+                    "(unquoted, 3.10 would read as the number 3.1)")
+    if value not in known:
+        raise _fail(document, path, f"rhoaiVersion {value!r} is not an OpenShift AI release with built-in "
+                    f"schemas; known: {', '.join(known)}")
+    return value
 
 
 def _targets(root: Path, document: SourceDocument, key: str, *, is_environment: bool) -> list[Target]:
@@ -168,13 +195,21 @@ def _targets(root: Path, document: SourceDocument, key: str, *, is_environment: 
         destination = entry.get("destination") or {}
         if not isinstance(destination, dict):
             raise _fail(document, f"{where}.destination", "destination must be a mapping (server or name)")
+        unknown = sorted(str(key) for key in entry if key not in _TARGET_KEYS)
+        if unknown:
+            raise _fail(document, f"{where}.{unknown[0]}",
+                        f"unknown key {unknown[0]!r} in {where}; known keys: {', '.join(sorted(_TARGET_KEYS))}")
         namespace = entry.get("namespace")
+        release = entry.get("rhoaiVersion")
+        if release is not None:
+            release = _rhoai_version(document, f"{where}.rhoaiVersion", release)
         result.append(Target(
             name=name,
             path=Path(path).as_posix().rstrip("/"),
             namespace=str(namespace) if namespace is not None else None,
             destination={str(k): str(v) for k, v in destination.items()},
             is_environment=is_environment,
+            rhoai_version=release,
         ))
     return result
 

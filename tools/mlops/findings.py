@@ -73,6 +73,38 @@ class Finding:
         return (self.file or "", self.line or 0, self.environment or "", self.rule, self.message)
 
 
+@dataclass(frozen=True)
+class SchemaCoverage:
+    """How many rendered objects of one run met a schema, per environment, and which kinds did not.
+
+    A run that checks only the built-in kinds must not look like a clean one: every report
+    says "N of M objects schema-checked" and names the kinds without a schema.
+    """
+
+    #: environment -> (objects checked against a schema, objects rendered)
+    by_environment: dict[str, tuple[int, int]]
+    #: `Kind group/version` of every kind that had no schema, sorted
+    unchecked_kinds: tuple[str, ...] = ()
+
+    @property
+    def checked(self) -> int:
+        return sum(checked for checked, _ in self.by_environment.values())
+
+    @property
+    def total(self) -> int:
+        return sum(total for _, total in self.by_environment.values())
+
+    def percent(self) -> float:
+        return 100.0 if self.total == 0 else 100.0 * self.checked / self.total
+
+    def describe(self) -> str:
+        """`74 of 74 objects schema-checked`, with the kinds left out when there are any."""
+        text = f"{self.checked} of {self.total} objects schema-checked"
+        if self.unchecked_kinds:
+            text += f" (no schema: {', '.join(self.unchecked_kinds)})"
+        return text
+
+
 def counts(findings: list[Finding]) -> dict[str, int]:
     """Errors, warnings, infos and waived findings, as the summary line reports them."""
     result = {"error": 0, "warning": 0, "info": 0, "waived": 0}

@@ -30,7 +30,7 @@ from urllib.parse import quote
 from xml.etree import ElementTree
 
 from .config import CONFIG_FILE
-from .findings import Finding, Severity, counts
+from .findings import Finding, SchemaCoverage, Severity, counts
 
 FORMATS = ("text", "json", "github", "junit", "sarif", "markdown")
 TOOL_NAME = "mlops"
@@ -57,6 +57,8 @@ class ReportContext:
     environments: tuple[str, ...] = ()
     rules: Mapping[str, RuleInfo] = field(default_factory=dict)
     objects_checked: int = 0
+    #: how many objects met a schema; every format reports it, so an unchecked kind cannot hide
+    coverage: SchemaCoverage | None = None
     color: bool = False
 
 
@@ -97,14 +99,27 @@ def _summary(findings: Sequence[Finding], context: ReportContext) -> str:
     scope = _plural(context.objects_checked, "object")
     if context.environments:
         scope += " across " + ", ".join(context.environments)
+    coverage = f"; {context.coverage.describe()}" if context.coverage is not None else ""
     if not findings:
-        return f"no findings in {scope}"
+        return f"no findings in {scope}{coverage}"
     total = counts(list(findings))
     parts = [_plural(total["error"], "error"), _plural(total["warning"], "warning")]
     if total["info"]:
         parts.append(_plural(total["info"], "info"))
     parts.append(f"{total['waived']} waived")
-    return f"{', '.join(parts)} in {scope}"
+    return f"{', '.join(parts)} in {scope}{coverage}"
+
+
+def _coverage_record(coverage: SchemaCoverage) -> dict[str, object]:
+    """The coverage figures as json and SARIF carry them."""
+    return {
+        "checked": coverage.checked,
+        "total": coverage.total,
+        "percent": round(coverage.percent(), 1),
+        "unchecked_kinds": list(coverage.unchecked_kinds),
+        "by_environment": {name: {"checked": checked, "total": total}
+                           for name, (checked, total) in coverage.by_environment.items()},
+    }
 
 
 def _one_line(text: str) -> str:
@@ -197,6 +212,7 @@ def _json(findings: Sequence[Finding], context: ReportContext) -> str:
             **counts(list(findings)),
             "objects_checked": context.objects_checked,
             "environments": list(context.environments),
+            **({"schema_coverage": _coverage_record(context.coverage)} if context.coverage is not None else {}),
         },
         "findings": [_finding_record(f) for f in findings],
     }
@@ -276,6 +292,11 @@ def _junit(findings: Sequence[Finding], context: ReportContext) -> str:
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for name, items in groups.items():
         suite = ElementTree.SubElement(root, "testsuite", name=_xml(name))
+        covered = context.coverage.by_environment.get(name) if context.coverage is not None else None
+        if covered is not None:
+            properties = ElementTree.SubElement(suite, "properties")
+            ElementTree.SubElement(properties, "property", name="objects-schema-checked", value=str(covered[0]))
+            ElementTree.SubElement(properties, "property", name="objects-rendered", value=str(covered[1]))
         tally = {"tests": max(len(items), 1), "failures": 0, "errors": 0, "skipped": 0}
         if not items:
             ElementTree.SubElement(suite, "testcase", classname=_xml(name), name=PASSING_CASE, time="0")
@@ -405,6 +426,8 @@ def _sarif(findings: Sequence[Finding], context: ReportContext) -> str:
             }},
             "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The repository root"}}},
             "results": [_sarif_result(f, index[f.rule]) for f in findings],
+            **({"properties": {"schemaCoverage": _coverage_record(context.coverage)}}
+               if context.coverage is not None else {}),
         }],
     }
     return json.dumps(log, indent=2) + "\n"

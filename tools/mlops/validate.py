@@ -14,12 +14,13 @@ from pathlib import Path
 
 from .config import Config, Target
 from .errors import MlopsError
-from .findings import Finding, Severity
+from .findings import Finding, SchemaCoverage, Severity
 from .kustomization import KustomizeTree, find_kustomization, relative, walk
 from .kustomize import Engine, RenderResult, render
 from .manifests import Manifest, SourceIndex, parse_rendered
 from .origins import OriginIndex
-from .schemas.store import SchemaStore
+from .schemas.releases import explain_unknown_field
+from .schemas.store import SchemaError, SchemaStore
 from .yamlsource import SourceDocument, check_text, could_be_alias_bomb, decode_utf8, load_file
 
 #: Called with every target's objects once schemas are checked; returns more findings.
@@ -36,6 +37,7 @@ class ValidationRun:
     trees: dict[str, KustomizeTree] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     sources: SourceIndex | None = None
+    coverage: SchemaCoverage = field(default_factory=lambda: SchemaCoverage({}))
 
     @property
     def objects_checked(self) -> int:
@@ -131,30 +133,45 @@ def _schema_findings(run: ValidationRun, store: SchemaStore, sources: SourceInde
                      chosen: set[str]) -> list[Finding]:
     findings: list[Finding] = []
     missing: dict[tuple[str, str], list[Manifest]] = {}
+    coverage: dict[str, tuple[int, int]] = {}
     for name, manifests in run.manifests.items():
         if name not in chosen:
             continue
+        release = run.config.release_of(name)
+        checked = 0
         for manifest in manifests:
-            compiled = store.get(manifest.api_version, manifest.kind)
+            compiled = store.get(manifest.api_version, manifest.kind, release)
             if compiled is None:
                 missing.setdefault((manifest.api_version, manifest.kind), []).append(manifest)
                 continue
+            checked += 1
             for error in store.errors(compiled, manifest.data):
-                findings.append(Finding(
-                    "schema", Severity.ERROR, error.message,
-                    file=manifest.file, line=sources.line(manifest, error.path), object=manifest.ref,
-                    environment=manifest.environment, path=error.path,
-                    fix=f"compare with the {manifest.kind} schema ({compiled.source})",
-                ))
+                findings.append(_schema_error(manifest, error, compiled.source, release, store, sources))
+        coverage[name] = (checked, len(manifests))
+    run.coverage = SchemaCoverage(coverage, tuple(f"{kind} {api_version}" for api_version, kind in sorted(missing)))
     for (api_version, kind), manifests in sorted(missing.items()):
         first = manifests[0]
         findings.append(Finding(
             "schema-missing", Severity.WARNING,
             f"no schema for {kind} {api_version} ({len(manifests)} object(s)); it was not checked",
             file=first.file, line=sources.line(first), object=first.ref, environment=first.environment,
-            fix="add a schema location (--schema-location) or import the CRD with `mlops schemas import`",
+            fix="import the CRD with `mlops schemas import crd.yaml --out schemas` and list the folder under "
+                "schemaLocations in mlops.yaml (`mlops schemas list` shows the built-in kinds)",
         ))
     return findings
+
+
+def _schema_error(manifest: Manifest, error: SchemaError, source: str, release: str, store: SchemaStore,
+                  sources: SourceIndex) -> Finding:
+    """One schema violation; a field of another OpenShift AI release says which release has it."""
+    message, fix = error.message, f"compare with the {manifest.kind} schema ({source})"
+    builtin = store.lookup.builtin
+    if builtin is not None and error.message.startswith("unknown field"):
+        mismatch = explain_unknown_field(builtin, manifest.api_version, manifest.kind, error.path, release)
+        if mismatch is not None:
+            message, fix = mismatch.message, mismatch.fix
+    return Finding("schema", Severity.ERROR, message, file=manifest.file, line=sources.line(manifest, error.path),
+                   object=manifest.ref, environment=manifest.environment, path=error.path, fix=fix)
 
 
 def run_validation(config: Config, targets: list[Target], engine: Engine, store: SchemaStore,

@@ -1,10 +1,13 @@
-"""Where schemas of custom resources come from: folders and URL templates, tried in order.
+"""Where schemas of custom resources come from: explicit locations, the built-in catalog, the public catalog.
 
 A location is a folder in the `GROUP/KIND_VERSION.json` layout (the datree CRDs catalog and
 kubeconform convention), or a template with `{group}`, `{kind}` (lower case) and `{version}`
-placeholders, either a path or an `http(s)://` URL. URL answers are cached on disk so that a
-second run, or a run on a plane, needs no network. A URL that cannot be reached is skipped with
-one warning per kind, never one per object.
+placeholders, either a path or an `http(s)://` URL. The order is: the locations the user named
+(options, MLOPS_SCHEMA_LOCATION, mlops.yaml), so a team can override any schema; then the
+built-in catalog (`builtin.py`), which answers for every OpenShift AI kind without a network;
+then, only with `--online`, the public datree catalog for kinds nobody else has. URL answers are
+cached on disk so that a second run needs no network. A URL that cannot be reached is skipped
+with one warning per kind, never one per object.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from .builtin import BuiltinCatalog
 
 if TYPE_CHECKING:
     import httpx
@@ -58,6 +62,8 @@ class SchemaLocation:
 
     spec: str
     base: Path  # relative folders are relative to this
+    #: tried only after the built-in catalog (the public catalog appended by `--online`)
+    fallback: bool = False
 
     @property
     def is_url(self) -> bool:
@@ -88,32 +94,53 @@ class Lookup:
 
     locations: list[SchemaLocation]
     offline: bool = False
+    builtin: BuiltinCatalog | None = None
+    #: the OpenShift AI release whose platform schemas apply when a caller names none
+    default_release: str | None = None
     warnings: list[str] = field(default_factory=list)
     _client: httpx.Client | None = None
     _unreachable: set[str] = field(default_factory=set)
 
-    def find(self, group: str, kind: str, version: str) -> tuple[dict[str, Any], str] | None:
+    def find(self, group: str, kind: str, version: str,
+             release: str | None = None) -> tuple[dict[str, Any], str] | None:
         """The schema and where it was found, or None when no location has it.
 
-        URL locations that cannot be reached are skipped; when no other location has the kind,
-        one warning per kind names them.
+        `release` picks the built-in platform schemas of that OpenShift AI minor. URL locations
+        that cannot be reached are skipped; when no other location has the kind, one warning per
+        kind names them.
         """
         skipped: list[str] = []
+        explicit = [location for location in self.locations if not location.fallback]
+        for location in explicit:
+            found = self._find_at(location, group, kind, version, skipped)
+            if found is not None:
+                return found
+        release = release or self.default_release
+        if self.builtin is not None and release is not None:
+            found = self.builtin.find(group, kind, version, release)
+            if found is not None:
+                return found
         for location in self.locations:
-            target = location.expand(group, kind, version)
-            if location.is_url:
-                schema = self._fetch(location, target, skipped)
-            else:
-                path = Path(target) if os.path.isabs(target) else location.base / target
-                schema = _read_json(path, target) if path.is_file() else None
-            if schema is not None:
-                return schema, target
+            if location.fallback:
+                found = self._find_at(location, group, kind, version, skipped)
+                if found is not None:
+                    return found
         if skipped:
             self.warnings.append(
                 f"{kind} {group}/{version}: no schema found; skipped unreachable {', '.join(skipped)} "
                 "(offline? run `mlops schemas sync` when online, or add a local schema folder)"
             )
         return None
+
+    def _find_at(self, location: SchemaLocation, group: str, kind: str, version: str,
+                 skipped: list[str]) -> tuple[dict[str, Any], str] | None:
+        target = location.expand(group, kind, version)
+        if location.is_url:
+            schema = self._fetch(location, target, skipped)
+        else:
+            path = Path(target) if os.path.isabs(target) else location.base / target
+            schema = _read_json(path, target) if path.is_file() else None
+        return (schema, target) if schema is not None else None
 
     def _fetch(self, location: SchemaLocation, url: str, skipped: list[str]) -> dict[str, Any] | None:
         cached = cache_dir() / (hashlib.sha256(url.encode()).hexdigest() + ".json")
@@ -170,14 +197,18 @@ def split_path_list(value: str) -> list[str]:
 
 
 def build_locations(cli: list[str], environment: str | None, config: list[str], repo_root: Path,
-                    cwd: Path, *, include_default: bool = True) -> list[SchemaLocation]:
-    """Locations in the documented order: options, MLOPS_SCHEMA_LOCATION, mlops.yaml, the catalog."""
+                    cwd: Path, *, include_default: bool = False) -> list[SchemaLocation]:
+    """Locations in the documented order: options, MLOPS_SCHEMA_LOCATION, mlops.yaml; the public catalog last.
+
+    The public catalog (`include_default`, from `--online`) is a fallback: the lookup tries it
+    only after the built-in catalog, so no run needs the network for an OpenShift AI kind.
+    """
     locations = [SchemaLocation(spec, cwd) for spec in cli]
     if environment:
         locations += [SchemaLocation(spec, cwd) for spec in split_path_list(environment)]
     locations += [SchemaLocation(spec, repo_root) for spec in config]
     if include_default:
-        locations.append(SchemaLocation(DEFAULT_CATALOG, repo_root))
+        locations.append(SchemaLocation(DEFAULT_CATALOG, repo_root, fallback=True))
     for location in locations:
         location.check()
     return locations

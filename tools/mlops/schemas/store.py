@@ -42,7 +42,7 @@ class SchemaStore:
 
     core: CoreSchemas
     lookup: Lookup
-    _compiled: dict[tuple[str, str], CompiledSchema | None] = field(default_factory=dict)
+    _compiled: dict[tuple[str, str, str | None], CompiledSchema | None] = field(default_factory=dict)
     _registry: Any = None
     _object_meta: Any = None
 
@@ -58,20 +58,25 @@ class SchemaStore:
             )
         return self._object_meta
 
-    def get(self, api_version: str, kind: str) -> CompiledSchema | None:
-        key = (api_version, kind)
+    def get(self, api_version: str, kind: str, release: str | None = None) -> CompiledSchema | None:
+        """The compiled schema of a kind; `release` (an OpenShift AI minor) matters only for platform kinds."""
+        group = api_version.rpartition("/")[0]
+        builtin = self.lookup.builtin
+        if builtin is None or not builtin.is_release_specific(group, kind):
+            release = None
+        key = (api_version, kind, release)
         if key not in self._compiled:
-            self._compiled[key] = self._compile(api_version, kind)
+            self._compiled[key] = self._compile(api_version, kind, release)
         return self._compiled[key]
 
-    def _compile(self, api_version: str, kind: str) -> CompiledSchema | None:
+    def _compile(self, api_version: str, kind: str, release: str | None) -> CompiledSchema | None:
         group, _, version = api_version.rpartition("/")
         if is_core_group(group):
             schema = self.core.schema(group, kind, version)
             if schema is not None:
                 validator = jsonschema_rs.validator_for(schema, registry=self._core_registry())
                 return CompiledSchema(validator, f"Kubernetes {self.core.version}", is_custom=False)
-        found = self.lookup.find(group, kind, version)
+        found = self.lookup.find(group, kind, version, release)
         if found is None:
             return None
         schema, source = found
@@ -87,12 +92,12 @@ class SchemaStore:
         """Every violation of `data`; an empty list when it is valid."""
         if compiled.validator.is_valid(data) and not compiled.is_custom:
             return []
-        result = [_to_error(error, ()) for error in compiled.validator.iter_errors(data)]
+        result = [found for error in compiled.validator.iter_errors(data) for found in _to_errors(error, ())]
         if compiled.is_custom:
             metadata = data.get("metadata")
             if metadata is not None:
-                result += [_to_error(error, ("metadata",))
-                           for error in self._meta_validator().iter_errors(metadata)]
+                result += [found for error in self._meta_validator().iter_errors(metadata)
+                           for found in _to_errors(error, ("metadata",))]
             if compiled.root_keys:
                 result += [SchemaError(str(key), f"unknown top-level field {key!r}")
                            for key in data if key not in compiled.root_keys]
@@ -106,12 +111,12 @@ def dotted(parts: tuple[Any, ...] | list[Any]) -> str:
     return text
 
 
-def _to_error(error: Any, prefix: tuple[str, ...]) -> SchemaError:
+def _to_errors(error: Any, prefix: tuple[str, ...]) -> list[SchemaError]:
+    """One error per offending field, so each is reported at its own line."""
     parts = [*prefix, *error.instance_path]
     kind = error.kind
-    if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties) and len(kind.unexpected) == 1:
-        parts.append(kind.unexpected[0])
-        return SchemaError(dotted(parts), f"unknown field {kind.unexpected[0]!r}")
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+        return [SchemaError(dotted([*parts, name]), f"unknown field {name!r}") for name in kind.unexpected]
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
-        return SchemaError(dotted(parts), f"missing required field {kind.property!r}")
-    return SchemaError(dotted(parts), error.message)
+        return [SchemaError(dotted(parts), f"missing required field {kind.property!r}")]
+    return [SchemaError(dotted(parts), error.message)]
