@@ -26,6 +26,8 @@ from mlops.cli import main
 from mlops.config import load
 from repo_builder import copy_template
 
+pytestmark = pytest.mark.slow  # end to end: see the marker in pyproject.toml
+
 MODEL = "fraud-detection"
 CATALOG = f"models/{MODEL}/model.yaml"
 COMMIT = "3f2a9c1d5e7b9a0c2e4f6a8b0d1c3e5f7a9b1d3e"

@@ -23,6 +23,8 @@ from mlops.cli import main
 from mlops.git import Git
 from repo_builder import copy_template
 
+pytestmark = pytest.mark.slow  # end to end: see the marker in pyproject.toml
+
 PIN = "overlays/{env}/models/fraud-detection.yaml"
 IDENTITY = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
             "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com"}

@@ -35,6 +35,8 @@ from fraud_detection_training.validation import validate_data
 
 from cli_parsing import parse_mlops
 
+pytestmark = pytest.mark.slow  # end to end: see the marker in pyproject.toml
+
 ROWS = 2500
 SEED = 7
 

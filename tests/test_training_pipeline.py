@@ -26,6 +26,8 @@ from fraud_detection_training.onnx_export import check_onnx_signature
 from fraud_detection_training.transactions import generate_transactions
 from kfp import local
 
+pytestmark = pytest.mark.slow  # end to end: see the marker in pyproject.toml
+
 
 def _documents(path: Path) -> list[dict[str, Any]]:
     return list(yaml.safe_load_all(path.read_text(encoding="utf-8")))

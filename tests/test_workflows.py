@@ -239,6 +239,7 @@ def test_the_validate_workflow_installs_with_readmes_command() -> None:
     assert setup.group(1).strip() in action
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is required")
 def test_pre_commit_hook_runs_mlops_validate_in_another_repository(tmp_path: Path) -> None:
     """`pre-commit try-repo` installs this repository as a hook and runs it on a copy of the template."""
