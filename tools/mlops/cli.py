@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,7 +33,7 @@ from .policies.engine import run_rules
 from .promote import Outcome, Plan
 from .report import FORMATS, ReportContext, RuleInfo
 from .report import render as render_report
-from .rules_doc import BUILTIN_RULES, explain_rule, rules_listing
+from .rules_doc import explain_rule, rules_listing
 from .schemas import crd_import
 from .schemas.builtin import builtin_catalog
 from .schemas.core import CoreSchemas
@@ -49,7 +50,12 @@ EPILOG_EXIT = "Exit codes: 0 ok, 1 findings, 2 bad usage or input, 3 an outside 
 
 
 def handle_errors(command: F) -> F:
-    """Turn MlopsError into its one-line message and exit code."""
+    """The one edge handler: an MlopsError is its one-line message and exit code; anything else is a bug.
+
+    An unexpected exception is one line and exit 3 (something failed and nothing was changed:
+    the core only changes the user's repository through temporary worktrees); `mlops --debug`
+    prints the traceback as well, for the bug report.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -58,8 +64,22 @@ def handle_errors(command: F) -> F:
         except MlopsError as error:
             click.echo(f"mlops: {error.one_line()}", err=True)
             sys.exit(int(error.exit_code))
+        except click.ClickException:
+            raise  # bad usage found while running: click prints it and exits 2
+        except Exception as error:  # the edge of the program: nothing may escape as a traceback
+            if _debug():
+                traceback.print_exc()
+            detail = " ".join(str(error).split()) or "no message"
+            click.echo(f"mlops: unexpected error ({type(error).__name__}: {detail}); nothing was changed. "
+                       "Run `mlops --debug ...` for the traceback and report it as a bug", err=True)
+            sys.exit(int(ExitCode.OUTSIDE_FAILURE))
 
     return wrapper  # type: ignore[return-value]
+
+
+def _debug() -> bool:
+    context = click.get_current_context(silent=True)
+    return bool(context is not None and context.find_root().params.get("debug"))
 
 
 def repo_option(command: F) -> F:
@@ -109,7 +129,8 @@ def _schema_store(cfg: config_module.Config, schema_locations: tuple[str, ...],
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=EPILOG_EXIT)
 @click.version_option(__version__, prog_name="mlops")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Print the traceback of an unexpected error (for a bug report).")
+def main(debug: bool) -> None:
     """Keep an OpenShift AI GitOps repository correct.
 
     \b
@@ -173,10 +194,8 @@ def _run_policies(run: ValidationRun) -> list[Finding]:
 
 
 def _rule_infos() -> dict[str, RuleInfo]:
-    infos = {rule.id: RuleInfo(rule.id, rule.summary, f"{rule.explanation}\n\nFix: {rule.fix}")
-             for rule in all_rules()}
-    infos.update(BUILTIN_RULES)
-    return infos
+    return {rule.id: RuleInfo(rule.id, rule.summary, f"{rule.explanation}\n\nFix: {rule.fix}")
+            for rule in all_rules()}
 
 
 @main.group(invoke_without_command=True, epilog=EPILOG_EXIT)
@@ -222,7 +241,11 @@ def render(environments: tuple[str, ...], repo: Path | None, out: Path | None) -
     if failed:
         sys.exit(int(ExitCode.FINDINGS))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise MlopsError(f"cannot create the output folder: {error.strerror}; pass --out a folder you can write",
+                             file=str(out)) from None
         for target, result in zip(targets, results, strict=True):
             (out / f"{target.name}.yaml").write_text(result.output, encoding="utf-8")
             click.echo(f"wrote {out / (target.name + '.yaml')}", err=True)
@@ -267,8 +290,8 @@ def diff_command(environments: tuple[str, ...], base: str | None, repo: Path | N
         labels = (base, "working tree")
         heading = f"{target.name}: {base} → working tree"
     else:
-        if len(environments) != 2:
-            raise MlopsError("name two environments (mlops diff ENV_A ENV_B) or one with --base REF")
+        if len(environments) != 2 or environments[0] == environments[1]:
+            raise MlopsError("name two different environments (mlops diff ENV_A ENV_B) or one with --base REF")
         first, second = cfg.select(environments)
         old, new = render_many(engine, [cfg.root / first.path, cfg.root / second.path])
         labels = (first.name, second.name)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-from .findings import Severity
+from .findings import Finding, Severity
 from .schemas.builtin import builtin_catalog
 from .yamlsource import SourceDocument, load_file
 
@@ -69,6 +69,25 @@ class Config:
     openshift_version: str | None = None
     #: the OpenShift AI minor (e.g. "3.5") whose platform schemas apply; the newest built-in one when unset
     rhoai_version: str = field(default_factory=lambda: builtin_catalog().newest_release)
+    #: the line of each rule id under `rules:`, to report an unknown id where it was written
+    rule_lines: dict[str, int] = field(default_factory=dict)
+
+    def check_rule_ids(self, known: frozenset[str]) -> None:
+        """Refuse a rule id the registry does not have: a typo would silently configure nothing."""
+        for rule_id, line in self.rule_lines.items():
+            if rule_id not in known:
+                close = sorted(k for k in known if k.split("-")[0] == rule_id.split("-")[0])[:3]
+                hint = f"; did you mean {', '.join(close)}?" if close else "; `mlops rules` lists them"
+                raise UsageError(f"rules: unknown rule id {rule_id!r}{hint}", file=CONFIG_FILE, line=line)
+
+    def apply_rule_settings(self, finding: Finding) -> Finding | None:
+        """The finding with the severity mlops.yaml sets for its rule, or None when the rule is off."""
+        settings = self.rules.get(finding.rule)
+        if settings is None:
+            return finding
+        if not settings.enabled:
+            return None
+        return finding.with_severity(settings.severity_for(finding.environment, finding.severity))
 
     @property
     def all_targets(self) -> tuple[Target, ...]:
@@ -155,6 +174,7 @@ def _parse(root: Path, document: SourceDocument) -> Config:
         targets=tuple(targets),
         schema_locations=tuple(locations),
         rules=_rules(document),
+        rule_lines={str(rule_id): document.line_of(f"rules.{rule_id}") for rule_id in (data.get("rules") or {})},
         openshift_version=str(openshift) if openshift is not None else None,
         rhoai_version=rhoai or builtin_catalog().newest_release,
     )

@@ -10,34 +10,6 @@ import json
 from collections.abc import Sequence
 
 from .policies.base import Rule
-from .report import RuleInfo
-
-#: Findings that come from the pipeline itself rather than from a policy rule.
-BUILTIN_RULES: dict[str, RuleInfo] = {
-    info.id: info
-    for info in (
-        RuleInfo("schema", "An object does not match the JSON schema of its kind",
-                 "Built-in kinds are checked against the strict Kubernetes schemas of the configured "
-                 "version; custom resources against the first schema location that has their kind."),
-        RuleInfo("schema-missing", "No schema was found for a kind, so its objects were not checked",
-                 "Add a schema location, run `mlops schemas sync`, or `mlops schemas import` the CRD."),
-        RuleInfo("yaml-syntax", "A YAML file does not parse", "Fix the YAML at the line given."),
-        RuleInfo("yaml-duplicate-key", "A mapping defines the same key twice",
-                 "Tools disagree on which value wins; remove one."),
-        RuleInfo("yaml-encoding", "A file is not UTF-8", "Save it as UTF-8."),
-        RuleInfo("yaml-alias-bomb", "YAML aliases expand to a huge document",
-                 "Such a file would exhaust memory in kustomize and Argo CD; write values out."),
-        RuleInfo("kustomize-reference", "A kustomization names a missing path or one outside the repository",
-                 "Fix the path; keep every base inside the repository."),
-        RuleInfo("render", "kustomize failed to render a target", "Run kustomize on the folder to see the error."),
-        RuleInfo("object-shape", "A rendered document is not a Kubernetes object",
-                 "Every document needs apiVersion, kind and metadata.name."),
-        RuleInfo("waiver-reason", "A waiver annotation names no reason or an unknown rule",
-                 "Write why the rule does not apply to this object."),
-        RuleInfo("rule-crashed", "A policy rule failed on this repository (a bug in mlops)",
-                 "The other rules still ran; report the object that triggers it."),
-    )
-}
 
 
 def explain_rule(rule: Rule) -> str:
@@ -47,8 +19,9 @@ def explain_rule(rule: Rule) -> str:
         f"applies to: {rule.describe_environments()}\n\n"
         f"{rule.explanation.strip()}\n\n"
         f"Fix: {rule.fix}\n\n"
-        f"Waive on one object: metadata.annotations[\"waive.mlops.dev/{rule.id}\"]: \"<reason>\"\n"
-        f"Configure in mlops.yaml: rules: {{{rule.id}: {{severity: warning}}}} or {{enabled: false}}\n"
+        + (f"Waive on one object: metadata.annotations[\"waive.mlops.dev/{rule.id}\"]: \"<reason>\"\n"
+           if rule.check is not None else "")
+        + f"Configure in mlops.yaml: rules: {{{rule.id}: {{severity: warning}}}} or {{enabled: false}}\n"
     )
 
 

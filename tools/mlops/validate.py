@@ -19,6 +19,7 @@ from .kustomization import KustomizeTree, find_kustomization, relative, walk
 from .kustomize import Engine, RenderResult, render
 from .manifests import Manifest, SourceIndex, parse_rendered
 from .origins import OriginIndex
+from .policies import rule_ids
 from .schemas.releases import explain_unknown_field
 from .schemas.store import SchemaError, SchemaStore
 from .yamlsource import SourceDocument, check_text, could_be_alias_bomb, decode_utf8, load_file
@@ -182,6 +183,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
     look across targets (a hardware profile rendered by the platform, the Argo CD objects that
     point at an overlay); only findings about the chosen targets are reported.
     """
+    config.check_rule_ids(rule_ids())
     root = config.root
     chosen = {target.name for target in targets}
     run = ValidationRun(config=config, targets=targets, sources=SourceIndex(root))
@@ -215,6 +217,6 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
     findings += _schema_findings(run, store, run.sources, chosen)
     if policies is not None:
         findings += policies(run)
-    run.findings = sorted((f for f in findings if f.environment is None or f.environment in chosen),
-                          key=Finding.sort_key)
+    configured = (config.apply_rule_settings(f) for f in findings if f.environment is None or f.environment in chosen)
+    run.findings = sorted((f for f in configured if f is not None), key=Finding.sort_key)
     return run

@@ -1,33 +1,54 @@
-"""MLOps policies: the checks that catch what schemas cannot.
+"""The rule registry: every finding id `mlops validate` can emit, each declared once beside its check.
 
-Every module of this package that defines `RULES` is a rule family (references, production
-hardening, monitoring, ...). The registry is built from them in module-name order, so adding a
-family is adding a file.
+A plain list, as in yamllint: each family module defines `RULES`, and `FAMILIES` names the
+modules in the order `mlops rules` lists them (the pipeline's own ids first). A module that
+defines rules but is missing here is caught by a test, not silently skipped.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from functools import cache
+from types import ModuleType
 
 from ..errors import UsageError
+from . import (
+    apiversions,
+    argocd_order,
+    argocd_projects,
+    catalog_rules,
+    dashboard,
+    grafana,
+    hardening,
+    monitoring,
+    pipeline,
+    promql,
+    references,
+    remote,
+    rhoai_release,
+    secrets,
+)
 from .base import PolicyContext, Rule, Scope, Violation
 
-__all__ = ["PolicyContext", "Rule", "Scope", "Violation", "all_rules", "rule_by_id"]
+__all__ = ["FAMILIES", "PolicyContext", "Rule", "Scope", "Violation", "all_rules", "rule_by_id", "rule_ids"]
+
+FAMILIES: tuple[ModuleType, ...] = (
+    pipeline, apiversions, argocd_order, argocd_projects, catalog_rules, dashboard, grafana, hardening, monitoring,
+    promql, references, remote, rhoai_release, secrets,
+)
 
 
 @cache
 def all_rules() -> tuple[Rule, ...]:
-    rules: list[Rule] = []
-    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{module_info.name}")
-        rules.extend(getattr(module, "RULES", ()))
+    rules = [rule for family in FAMILIES for rule in getattr(family, "RULES", ())]
     ids = [rule.id for rule in rules]
     duplicates = sorted({rule_id for rule_id in ids if ids.count(rule_id) > 1})
     if duplicates:
         raise RuntimeError(f"rule ids defined twice: {', '.join(duplicates)}")
     return tuple(rules)
+
+
+def rule_ids() -> frozenset[str]:
+    return frozenset(rule.id for rule in all_rules())
 
 
 def rule_by_id(rule_id: str) -> Rule:

@@ -86,13 +86,18 @@ Check = Callable[[PolicyContext], Iterable[Violation]]
 
 @dataclass(frozen=True)
 class Rule:
-    """A policy rule. `explanation` is markdown: why it matters, then how to fix it."""
+    """A rule of the registry. `explanation` is markdown: why it matters, then how to fix it.
+
+    A rule without `check` is one the validation pipeline itself emits (schema, render, YAML
+    syntax, ...): it is in the registry so that `mlops rules` lists and explains it and
+    mlops.yaml can set its severity, but the policy engine has nothing to run for it.
+    """
 
     id: str
     summary: str
     explanation: str
     fix: str
-    check: Check
+    check: Check | None = None
     severity: Severity = Severity.ERROR
     scope: Scope = Scope.ALL
     #: Production hardening: the default severity applies in production, a warning before it.
@@ -104,6 +109,8 @@ class Rule:
         return self.severity
 
     def describe_environments(self) -> str:
+        if self.check is None:
+            return f"{self.scope.value} (the validation pipeline)"
         if self.escalates_to_production:
             return f"{self.scope.value}; {self.severity.value} in production, warning before"
         return self.scope.value

@@ -55,7 +55,7 @@ def _unexplained_waivers(context: PolicyContext, known: set[str], sources: Sourc
             rule_id = key.removeprefix(WAIVER_PREFIX)
             problem = None
             if rule_id not in known:
-                problem = f"waiver names unknown rule {rule_id!r}"
+                problem = f"waiver names {rule_id!r}, which is no policy rule that a waiver can silence"
             elif not isinstance(value, str) or not value.strip():
                 problem = f"waiver of {rule_id} gives no reason"
             if problem:
@@ -73,7 +73,7 @@ def run_rules(rules: Sequence[Rule], context: PolicyContext, sources: SourceInde
     findings: list[Finding] = []
     for rule in rules:
         settings = context.config.rules.get(rule.id)
-        if settings is not None and not settings.enabled:
+        if rule.check is None or (settings is not None and not settings.enabled):
             continue
         try:
             for violation in rule.check(context):
@@ -86,5 +86,5 @@ def run_rules(rules: Sequence[Rule], context: PolicyContext, sources: SourceInde
                 f"rule {rule.id} could not check this repository ({type(error).__name__}: {error})",
                 fix="this is a bug in mlops: please report it with the object that triggers it",
             ))
-    findings += _unexplained_waivers(context, {rule.id for rule in rules}, sources)
+    findings += _unexplained_waivers(context, {rule.id for rule in rules if rule.check is not None}, sources)
     return findings

@@ -46,7 +46,11 @@ class CoreSchemas:
     """The strict schema folder of one Kubernetes minor version."""
 
     def __init__(self, kubernetes_version: str) -> None:
-        major, minor = (int(part) for part in kubernetes_version.lstrip("v").split(".")[:2])
+        parts = kubernetes_version.lstrip("v").split(".")
+        if len(parts) < 2 or not all(part.isdigit() for part in parts[:2]):
+            raise UsageError(f"Kubernetes version {kubernetes_version!r} is not like 1.33; "
+                             "fix --kubernetes-version or kubernetesVersion in mlops.yaml")
+        major, minor = int(parts[0]), int(parts[1])
         versions = available_versions()
         usable = [v for v in versions if v <= (major, minor)]
         if not usable:

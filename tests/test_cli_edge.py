@@ -1,0 +1,42 @@
+"""The edge of the command: bad usage is exit 2 with one line, an unexpected error exit 3 with one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mlops import cli
+from mlops.cli import main
+from repo_builder import DEPLOYMENT, simple_repo
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["diff", "dev", "dev"], "name two different environments"),
+    (["validate", "--kubernetes-version", "abc"], "Kubernetes version 'abc' is not like 1.33"),
+    (["render", "--out", "/dev/null/x"], "cannot create the output folder"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    repo = simple_repo(tmp_path / "repo", {"deployment.yaml": DEPLOYMENT})
+    result = CliRunner().invoke(main, [*args, "--repo", str(repo)])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_an_unexpected_error_is_one_line_and_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(cli, "run_validation", broken)
+    repo = simple_repo(tmp_path / "repo", {"deployment.yaml": DEPLOYMENT})
+    result = CliRunner().invoke(main, ["validate", "--repo", str(repo)])
+    assert result.exit_code == 3
+    [line] = result.stderr.splitlines()
+    assert line.startswith("mlops: unexpected error (KeyError: 'surprise'); nothing was changed")
+    assert "--debug" in line
+
+    debug = CliRunner().invoke(main, ["--debug", "validate", "--repo", str(repo)])
+    assert debug.exit_code == 3
+    assert "Traceback (most recent call last)" in debug.stderr and "KeyError: 'surprise'" in debug.stderr
