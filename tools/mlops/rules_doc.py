@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 
 from .policies.base import Rule
+from .report.escape import md_cell
 
 
 def explain_rule(rule: Rule) -> str:
@@ -25,10 +26,6 @@ def explain_rule(rule: Rule) -> str:
     )
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def rules_listing(rules: Sequence[Rule], output_format: str) -> str:
     if output_format == "json":
         return json.dumps([
@@ -38,7 +35,7 @@ def rules_listing(rules: Sequence[Rule], output_format: str) -> str:
         ], indent=2) + "\n"
     if output_format == "markdown":
         lines = ["| Rule | Severity | Applies to | What it checks |", "| --- | --- | --- | --- |"]
-        lines += [f"| `{r.id}` | {r.severity.value} | {_cell(r.describe_environments())} | {_cell(r.summary)} |"
+        lines += [f"| `{r.id}` | {r.severity.value} | {md_cell(r.describe_environments())} | {md_cell(r.summary)} |"
                   for r in rules]
         return "\n".join(lines) + "\n"
     width = max((len(r.id) for r in rules), default=0)
