@@ -10,10 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from mlops.findings import Finding, ObjectRef, Severity
+from mlops.policies import argocd_sources, references
 from mlops.policies.base import Rule
-from mlops.policies.references import RULES, path_match, render_template
+from mlops.policies.facts.argocd_params import path_match, render_template
 from policy_helpers import check, make_context
 from repo_builder import write
+
+RULES = [*references.RULES, *argocd_sources.RULES]
 
 RULE = {rule.id: rule for rule in RULES}
 ISVC_API = "serving.kserve.io/v1beta1"
@@ -375,7 +378,8 @@ def test_generated_source_path_that_does_not_exist(tmp_path: Path) -> None:
     objects = [project(), appset([{"list": {"elements": [{"env": "dev", "path": "overlays/develop"}]}}])]
     finding = one(argo("argocd-source-path", tmp_path, objects), "argocd-source-path")
     assert finding.object == ObjectRef("ApplicationSet", "envs", "openshift-gitops", ARGO_API)
-    assert finding.path == "spec.template.spec.source.path"
+    # the value came from the generator element: reported there, not at the template line
+    assert finding.path == "spec.generators[0].list.elements[0].path"
     assert "mlops-dev" in finding.message and "'overlays/develop'" in finding.message
 
 

@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..manifests import Manifest
+from .argocd_sources import owners
 from .base import PolicyContext, Rule, Scope, Violation
+from .facts.argocd import App
 from .objects import CLUSTER_SCOPED_KINDS, dig, unique_objects, where
-from .references import App, owners
 
 
 def _listed(group: str, kind: str, entries: Any) -> bool:

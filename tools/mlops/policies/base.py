@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from ..manifests import Manifest
 if TYPE_CHECKING:
     from ..config import Config, Target
     from ..kustomization import KustomizeTree
+    from .facts.argocd import ArgoCDFacts
 
 
 class Scope(enum.Enum):
@@ -58,6 +60,15 @@ class PolicyContext:
     @property
     def root(self) -> Path:
         return self.config.root
+
+    @cached_property
+    def argocd(self) -> ArgoCDFacts:
+        """Applications (ApplicationSets expanded) and the repository's URL, from every target's objects."""
+        from .facts.argocd import ArgoCDFacts
+        from .objects import unique_objects
+
+        return ArgoCDFacts(self.root, unique_objects(self, "Application"), unique_objects(self, "ApplicationSet"),
+                           unique_objects(self, "AppProject"))
 
     def targets(self, scope: Scope) -> list[Target]:
         """The targets of a scope that were rendered in this run."""
