@@ -358,12 +358,12 @@ def _semantic_problems(data: dict[str, Any], folder: str, config: Config) -> Ite
     environments = config.environment_names
     for environment, gate in (data.get("gates") or {}).items():
         where = f"gates.{environment}"
-        if environment not in environments:
+        if environment not in environments and environments:  # none: validated without mlops.yaml environments
             yield _Problem(where, f"gate for environment {environment!r}, which mlops.yaml does not define "
                            f"(environments: {', '.join(environments)})",
                            f"use one of {', '.join(environments)}, or add the environment to mlops.yaml")
             continue
-        if gate.get("soak") is not None and environments.index(environment) == 0:
+        if gate.get("soak") is not None and environments and environments.index(environment) == 0:
             yield _Problem(f"{where}.soak", f"{environment} is the first environment: no environment runs before it, "
                            "so its soak can never be measured",
                            f"remove soak from gates.{environment} "

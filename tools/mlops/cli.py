@@ -23,6 +23,7 @@ from . import config as config_module
 from . import diff as diff_module
 from . import promote as promote_module
 from . import status as status_module
+from . import targets as targets_module
 from .errors import GateFailed, MlopsError, OutsideError, UsageError
 from .findings import ExitCode, Finding, exit_code_for
 from .git import Git
@@ -117,6 +118,28 @@ def _load_config(repo: Path | None) -> config_module.Config:
     return config_module.load(root)
 
 
+def _load_targets(repo: Path | None, names: tuple[str, ...]) -> tuple[config_module.Config, tuple[str, ...],
+                                                                      targets_module.Discovery | None]:
+    """The configuration to validate: mlops.yaml's targets, or those discovered from Argo CD objects.
+
+    `mlops validate PATH` works too: a single argument that is a folder, where no mlops.yaml names
+    it as a target, is the repository.
+    """
+    if repo is None and len(names) == 1 and Path(names[0]).is_dir() and not _names_a_target(names[0]):
+        repo, names = Path(names[0]), ()
+    root = repo.resolve() if repo else targets_module.find_root(Path.cwd())
+    cfg, discovery = targets_module.load(root)
+    return cfg, names, discovery
+
+
+def _names_a_target(name: str) -> bool:
+    try:
+        root = config_module.find_root(Path.cwd())
+        return name in {t.name for t in config_module.load(root, require_environments=False).all_targets}
+    except MlopsError:
+        return False
+
+
 def _schema_store(cfg: config_module.Config, schema_locations: tuple[str, ...],
                   kubernetes_version: str | None, offline: bool, online: bool = False) -> SchemaStore:
     locations = build_locations(list(schema_locations), os.environ.get("MLOPS_SCHEMA_LOCATION"),
@@ -159,18 +182,22 @@ def validate(environments: tuple[str, ...], repo: Path | None, schema_locations:
              output_format: str) -> None:
     """Render every environment with kustomize and check every object.
 
-    ENV names an environment or target of mlops.yaml (default: all). Source files are checked
-    first (UTF-8, YAML syntax, duplicate keys, alias bombs, paths outside the repository); then
-    each root is rendered, every built-in object is checked against the strict Kubernetes schema
-    of the configured version, and every custom resource against the first schema location that
-    has its kind. Findings name the source file and line, not the rendered output.
+    ENV names an environment or target of mlops.yaml (default: all). Without environments and
+    targets in mlops.yaml (or without mlops.yaml), the targets are what the repository's Argo CD
+    Applications and ApplicationSets sync (`mlops targets` shows them); `mlops validate PATH`
+    checks the repository at PATH. Source files are checked first (UTF-8, YAML syntax, duplicate
+    keys, alias bombs, paths outside the repository); then each root is rendered, every built-in
+    object is checked against the strict Kubernetes schema of the configured version, and every
+    custom resource against the first schema location that has its kind, then the built-in
+    catalog. Findings name the source file and line, not the rendered output.
     """
-    cfg = _load_config(repo)
+    cfg, environments, discovery = _load_targets(repo, environments)
     targets = cfg.select(environments)
     store = _schema_store(cfg, schema_locations, kubernetes_version, offline, online)
     engine = find_engine()
     try:
-        run = run_validation(cfg, targets, engine, store, policies=_run_policies if policies else None)
+        run = run_validation(cfg, targets, engine, store, policies=_run_policies if policies else None,
+                             discovered_argo=discovery.argo_objects if discovery else None)
     finally:
         store.lookup.close()
     for warning in dict.fromkeys(store.lookup.warnings):
@@ -189,7 +216,8 @@ def validate(environments: tuple[str, ...], repo: Path | None, schema_locations:
 
 def _run_policies(run: ValidationRun) -> list[Finding]:
     assert run.sources is not None
-    context = PolicyContext(config=run.config, manifests=run.manifests, trees=run.trees)
+    context = PolicyContext(config=run.config, manifests=run.manifests, trees=run.trees,
+                            discovered_argo=run.discovered_argo)
     return run_rules(all_rules(), context, run.sources)
 
 
@@ -221,6 +249,24 @@ def rules_explain(rule_id: str) -> None:
     click.echo(explain_rule(rule_by_id(rule_id)), nl=False)
 
 
+@main.command("targets", epilog=EPILOG_EXIT)
+@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--output", "-o", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@handle_errors
+def targets_command(path: Path | None, output_format: str) -> None:
+    """Show what `mlops validate` checks, and why: mlops.yaml's targets or the discovered ones.
+
+    Without environments and targets in mlops.yaml, every folder of this repository that an
+    Application (or an ApplicationSet's generated Application) syncs is a target, once, with the
+    Applications and generator elements that name it; kustomize roots nothing syncs are bases
+    (syntax and schemas only); sources not rendered here are listed with the reason.
+    """
+    cfg, _, discovery = _load_targets(path, ())
+    report = targets_module.describe(cfg, discovery)
+    click.echo(json.dumps(report.as_json(), indent=2) if output_format == "json" else report.as_text(), nl=False)
+
+
 @main.command(epilog=EPILOG_EXIT)
 @click.argument("environments", nargs=-1, metavar="[ENV]...")
 @repo_option
@@ -232,7 +278,7 @@ def render(environments: tuple[str, ...], repo: Path | None, out: Path | None) -
 
     With several environments on stdout, each is preceded by a `# Source: ENV (PATH)` comment.
     """
-    cfg = _load_config(repo)
+    cfg, environments, _ = _load_targets(repo, environments)
     targets = cfg.select(environments)
     results = render_many(find_engine(), [cfg.root / t.path for t in targets])
     failed = [(t, r) for t, r in zip(targets, results, strict=True) if r.error is not None]

@@ -40,6 +40,9 @@ class Target:
     is_environment: bool = False
     #: the OpenShift AI minor this root is written for, when it differs from the repository's
     rhoai_version: str | None = None
+    #: False for a root no Argo CD Application syncs (found by discovery): checked for syntax and
+    #: schemas as a base, never by the rules about what Argo CD applies
+    synced: bool = True
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,9 @@ class Config:
     rhoai_version: str = field(default_factory=lambda: builtin_catalog().newest_release)
     #: the line of each rule id under `rules:`, to report an unknown id where it was written
     rule_lines: dict[str, int] = field(default_factory=dict)
+    #: True when mlops.yaml names rhoaiVersion; otherwise each target's release may be inferred
+    #: from the rhods-operator Subscription it renders (`releases.infer_releases`)
+    rhoai_version_explicit: bool = False
 
     def check_rule_ids(self, known: frozenset[str]) -> None:
         """Refuse a rule id the registry does not have: a typo would silently configure nothing."""
@@ -133,19 +139,23 @@ def find_root(start: Path) -> Path:
                      "run inside the repository or pass --repo")
 
 
-def load(root: Path) -> Config:
-    """Parse and check `mlops.yaml` in `root`."""
+def load(root: Path, *, require_environments: bool = True) -> Config:
+    """Parse and check `mlops.yaml` in `root`.
+
+    `require_environments=False` accepts a file without environments and targets (its other
+    settings apply to the targets `targets.discover` finds).
+    """
     documents = load_file(root / CONFIG_FILE, CONFIG_FILE)
     if len(documents) != 1 or not isinstance(documents[0].data, dict):
         raise UsageError("must hold exactly one YAML mapping", file=CONFIG_FILE, line=1)
-    return _parse(root, documents[0])
+    return _parse(root, documents[0], require_environments)
 
 
 def _fail(document: SourceDocument, path: str, message: str) -> UsageError:
     return UsageError(message, file=CONFIG_FILE, line=document.line_of(path))
 
 
-def _parse(root: Path, document: SourceDocument) -> Config:
+def _parse(root: Path, document: SourceDocument, require_environments: bool = True) -> Config:
     data: dict[str, Any] = document.data
     for key in data:
         if key not in _KNOWN_KEYS:
@@ -155,9 +165,10 @@ def _parse(root: Path, document: SourceDocument) -> Config:
     if not match:
         raise _fail(document, "kubernetesVersion", f"kubernetesVersion {version!r} is not like \"1.33\"")
     environments = _targets(root, document, "environments", is_environment=True)
-    if not environments:
-        raise _fail(document, "environments", "define at least one environment under 'environments'")
     targets = _targets(root, document, "targets", is_environment=False)
+    if not environments and not targets and require_environments:
+        raise _fail(document, "environments", "define at least one environment under 'environments' (without "
+                    "environments and targets, `mlops validate` finds what the repository's Argo CD syncs)")
     names = [t.name for t in environments + targets]
     duplicates = {name for name in names if names.count(name) > 1}
     if duplicates:
@@ -177,6 +188,7 @@ def _parse(root: Path, document: SourceDocument) -> Config:
         rule_lines={str(rule_id): document.line_of(f"rules.{rule_id}") for rule_id in (data.get("rules") or {})},
         openshift_version=str(openshift) if openshift is not None else None,
         rhoai_version=rhoai or builtin_catalog().newest_release,
+        rhoai_version_explicit=rhoai is not None,
     )
 
 

@@ -15,14 +15,16 @@ from pathlib import Path
 from .config import Config, Target
 from .errors import MlopsError
 from .findings import Finding, SchemaCoverage, Severity
-from .kustomization import KustomizeTree, find_kustomization, relative, walk
+from .kustomization import KustomizeTree, relative, walk
 from .kustomize import Engine, RenderResult, render
 from .manifests import Manifest, SourceIndex, parse_rendered
 from .origins import OriginIndex
 from .policies import rule_ids
+from .releases import infer_releases
+from .render_failure import explain as explain_render_failure
 from .schemas.releases import explain_unknown_field
 from .schemas.store import SchemaError, SchemaStore
-from .yamlsource import SourceDocument, check_text, could_be_alias_bomb, decode_utf8, load_file
+from .yamlsource import SourceDocument, check_text, could_be_alias_bomb, decode_utf8
 
 #: Called with every target's objects once schemas are checked; returns more findings.
 PolicyHook = Callable[["ValidationRun"], list[Finding]]
@@ -39,6 +41,8 @@ class ValidationRun:
     findings: list[Finding] = field(default_factory=list)
     sources: SourceIndex | None = None
     coverage: SchemaCoverage = field(default_factory=lambda: SchemaCoverage({}))
+    #: the Argo CD objects discovery read, when the targets were discovered (see targets.py)
+    discovered_argo: list[Manifest] | None = None
 
     @property
     def objects_checked(self) -> int:
@@ -82,54 +86,6 @@ def _file_findings(path: Path, repo_root: Path) -> list[Finding]:
             for problem in check_text(text) if problem.rule == "yaml-alias-bomb"]
 
 
-def _render_failure(target: Target, result: RenderResult, tree: KustomizeTree, repo_root: Path) -> list[Finding]:
-    """Explain a failed render by the file at fault; kustomize's own words when none is found."""
-    findings = []
-    for path in sorted(tree.files):
-        display = relative(path, repo_root)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        findings += [
-            Finding(problem.rule, Severity.ERROR, problem.message, file=display, line=problem.line,
-                    environment=target.name, fix=problem.fix)
-            for problem in check_text(text)
-        ]
-    if not findings:
-        findings = _shapeless_resources(target, tree, repo_root)
-    if findings:
-        return findings
-    kustomization = find_kustomization(repo_root / target.path)
-    return [Finding("render", Severity.ERROR, f"kustomize failed: {result.error}",
-                    file=relative(kustomization, repo_root) if kustomization else target.path,
-                    environment=target.name,
-                    fix=f"run `kubectl kustomize {target.path}` to see the error in context")]
-
-
-def _shapeless_resources(target: Target, tree: KustomizeTree, repo_root: Path) -> list[Finding]:
-    """Resource documents without apiVersion or kind (kustomize names neither file nor line)."""
-    findings = []
-    for reference in tree.references:
-        if reference.field != "resources" or reference.resolved is None or not reference.resolved.is_file():
-            continue
-        display = relative(reference.resolved, repo_root)
-        try:
-            documents = load_file(reference.resolved, display)
-        except MlopsError:
-            continue
-        for document in documents:
-            data = document.data
-            missing = [key for key in ("apiVersion", "kind") if not isinstance(data, dict) or not data.get(key)]
-            if missing:
-                findings.append(Finding(
-                    "object-shape", Severity.ERROR, f"document has no {' and '.join(missing)}",
-                    file=display, line=document.line, environment=target.name,
-                    fix="every resource document must be a Kubernetes object with apiVersion and kind",
-                ))
-    return findings
-
-
 def _schema_findings(run: ValidationRun, store: SchemaStore, sources: SourceIndex,
                      chosen: set[str]) -> list[Finding]:
     findings: list[Finding] = []
@@ -150,11 +106,16 @@ def _schema_findings(run: ValidationRun, store: SchemaStore, sources: SourceInde
                 findings.append(_schema_error(manifest, error, compiled.source, release, store, sources))
         coverage[name] = (checked, len(manifests))
     run.coverage = SchemaCoverage(coverage, tuple(f"{kind} {api_version}" for api_version, kind in sorted(missing)))
+    builtin = store.lookup.builtin
     for (api_version, kind), manifests in sorted(missing.items()):
         first = manifests[0]
+        release = run.config.release_of(first.environment)
+        known = builtin is not None and builtin.is_release_specific(api_version.rpartition("/")[0], kind)
+        why = (f"; the built-in catalog has {kind} for OpenShift AI {', '.join(builtin.releases)}, not {release}"
+               if known and builtin is not None and release not in builtin.releases else "")
         findings.append(Finding(
             "schema-missing", Severity.WARNING,
-            f"no schema for {kind} {api_version} ({len(manifests)} object(s)); it was not checked",
+            f"no schema for {kind} {api_version} ({len(manifests)} object(s)){why}; it was not checked",
             file=first.file, line=sources.line(first), object=first.ref, environment=first.environment,
             fix="import the CRD with `mlops schemas import crd.yaml --out schemas` and list the folder under "
                 "schemaLocations in mlops.yaml (`mlops schemas list` shows the built-in kinds)",
@@ -176,7 +137,8 @@ def _schema_error(manifest: Manifest, error: SchemaError, source: str, release: 
 
 
 def run_validation(config: Config, targets: list[Target], engine: Engine, store: SchemaStore,
-                   policies: PolicyHook | None = None) -> ValidationRun:
+                   policies: PolicyHook | None = None,
+                   discovered_argo: list[Manifest] | None = None) -> ValidationRun:
     """Render and check the chosen targets; every problem becomes a finding.
 
     Every target of mlops.yaml is rendered, even when only some are chosen, because policies
@@ -186,7 +148,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
     config.check_rule_ids(rule_ids())
     root = config.root
     chosen = {target.name for target in targets}
-    run = ValidationRun(config=config, targets=targets, sources=SourceIndex(root))
+    run = ValidationRun(config=config, targets=targets, sources=SourceIndex(root), discovered_argo=discovered_argo)
     context = [*targets, *(t for t in config.all_targets if t.name not in chosen)]
     findings: list[Finding] = []
     kustomizations: dict[Path, SourceDocument] = {}
@@ -206,17 +168,25 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
         for future in as_completed(pending):
             target, result = pending[future], future.result()
             if result.error is not None:
-                findings += _render_failure(target, result, run.trees[target.name], root)
+                findings += explain_render_failure(target.name, target.path, result.error, run.trees[target.name],
+                                                   root)
                 continue
             manifests, shape_findings = parse_rendered(result, target.name, target.path,
                                                        OriginIndex(run.trees[target.name], root, shared=identities))
             run.manifests[target.name] = manifests
             findings += shape_findings
     run.manifests = {t.name: run.manifests[t.name] for t in context if t.name in run.manifests}
+    run.config = config = infer_releases(config, run.manifests)
+    run.targets = [t for t in config.all_targets if t.name in chosen]
     assert run.sources is not None
     findings += _schema_findings(run, store, run.sources, chosen)
     if policies is not None:
         findings += policies(run)
-    configured = (config.apply_rule_settings(f) for f in findings if f.environment is None or f.environment in chosen)
+    bases = {t.name for t in config.all_targets if not t.synced}
+    # A root nothing syncs that kustomize cannot build alone (it may expect an overlay) harms no
+    # cluster: worth a warning, not a failed run.
+    findings = [f.with_severity(Severity.WARNING) if f.environment in bases and f.rule == "render" else f
+                for f in findings]
+    configured = (config.apply_rule_settings(f) for f in findings if not f.environment or f.environment in chosen)
     run.findings = sorted((f for f in configured if f is not None), key=Finding.sort_key)
     return run

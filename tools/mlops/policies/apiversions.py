@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from ..findings import Severity
 from ..manifests import Manifest
+from ..releases import is_2x
 from .base import PolicyContext, Rule, Scope, Violation
 from .objects import dig
 
@@ -85,8 +86,15 @@ def _check_kubernetes(context: PolicyContext) -> Iterator[Violation]:
                             fix=f"use {replacement}")
 
 
+def _on_3x(context: PolicyContext, manifest: Manifest) -> bool:
+    """Only targets written for 3.x are judged by 3.x facts (a 2.x configuration may sit beside them)."""
+    return not is_2x(context.config.release_of(manifest.environment))
+
+
 def _check_deprecated(context: PolicyContext) -> Iterator[Violation]:
     for manifest in context.objects(Scope.ALL):
+        if not _on_3x(context, manifest):
+            continue
         replacement = RHOAI_DEPRECATED.get((manifest.api_version, manifest.kind))
         if replacement:
             yield Violation(f"{manifest.kind} {manifest.api_version} is deprecated in OpenShift AI 3.x",
@@ -95,6 +103,8 @@ def _check_deprecated(context: PolicyContext) -> Iterator[Violation]:
 
 def _check_removed(context: PolicyContext) -> Iterator[Violation]:
     for manifest in context.objects(Scope.ALL):
+        if not _on_3x(context, manifest):
+            continue
         replacement = RHOAI_REMOVED.get((manifest.api_version, manifest.kind))
         if replacement:
             yield Violation(f"{manifest.kind} {manifest.api_version} does not exist in OpenShift AI 3.x",

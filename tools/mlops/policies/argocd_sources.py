@@ -20,7 +20,7 @@ from ..manifests import Manifest
 from .base import PolicyContext, Rule, Scope, Violation
 from .facts.argocd import App
 from .facts.argocd_params import clean_path, cluster_of, is_glob, normalize_repo, path_match, pathspec_match
-from .objects import CLUSTER_SCOPED_KINDS, dig, unique_objects, where
+from .objects import CLUSTER_SCOPED_KINDS, dig, where
 
 _REPOSITORY_NOTE = (
     " The check looks at every target of mlops.yaml together, and names only this repository's paths "
@@ -74,7 +74,7 @@ def _generator_globs(generators: Any, base: str) -> Iterator[tuple[str, dict[str
 
 
 def _check_generator_path(context: PolicyContext) -> Iterator[Violation]:
-    for appset in unique_objects(context, "ApplicationSet"):
+    for appset in context.argocd.application_sets:
         for at, entry, field_name in _generator_globs(dig(appset.data, "spec", "generators"), "spec.generators"):
             if entry.get("exclude") or not context.argocd.is_own_repo(entry.get("repoURL")) or "{{" in entry["path"]:
                 continue
@@ -101,7 +101,7 @@ def _check_appset_environments(context: PolicyContext) -> Iterator[Violation]:
     apps, unknown = context.argocd.applications, context.argocd.incompletely_known
     environments = {clean_path(env.path): env for env in context.config.environments}
     parents = {str(PurePosixPath(p).parent) for p in environments}
-    for appset in unique_objects(context, "ApplicationSet"):
+    for appset in context.argocd.application_sets:
         if appset in unknown:
             continue  # generators we cannot expand (clusters, SCM, pull requests): nothing to compare
         generated: dict[str, App] = {}
@@ -156,7 +156,7 @@ def _project_refs(context: PolicyContext) -> Iterator[tuple[App, str]]:
 
 
 def _check_project(context: PolicyContext) -> Iterator[Violation]:
-    projects = {m.name for m in unique_objects(context, "AppProject")}
+    projects = {m.name for m in context.argocd.projects}
     for app, project in _project_refs(context):
         if project == "default" or project in projects:
             continue
@@ -166,7 +166,7 @@ def _check_project(context: PolicyContext) -> Iterator[Violation]:
 
 
 def _check_default_project(context: PolicyContext) -> Iterator[Violation]:
-    projects = {m.name for m in unique_objects(context, "AppProject")}
+    projects = {m.name for m in context.argocd.projects}
     if "default" in projects:
         return  # the repository restricts the default project itself
     for app, project in _project_refs(context):
@@ -204,7 +204,7 @@ def _check_single_owner(context: PolicyContext) -> Iterator[Violation]:
         names[target.name] = sorted({app.name for app, _ in found}) or [f"target {target.name}"]
         by_cluster: dict[str, App] = {}
         for app, at in found:
-            earlier = by_cluster.setdefault(cluster_of(app.destination), app)
+            earlier = by_cluster.setdefault(context.argocd.cluster_key(app), app)
             if earlier.name != app.name:
                 yield Violation(f"{app.label} and {earlier.label} both sync {target.path} to "
                                 f"{cluster_of(app.destination)}, so every object of it has two owners that overwrite "
@@ -216,9 +216,11 @@ def _check_single_owner(context: PolicyContext) -> Iterator[Violation]:
             continue
         found = owners_by_target.get(target.name, [])
         app_destination = found[0][0].destination if found else {}
-        cluster = cluster_of(target.destination or app_destination)
+        # every cluster the target reaches: an Application per cluster's Argo CD counts once per cluster
+        clusters = sorted({context.argocd.cluster_key(app) for app, _ in found}) if found and not target.destination \
+            else [cluster_of(target.destination or app_destination)]
         default_namespace = target.namespace or app_destination.get("namespace")
-        for manifest in context.manifests[target.name]:
+        for manifest, cluster in ((m, c) for m in context.manifests[target.name] for c in clusters):
             namespace = None if manifest.kind in CLUSTER_SCOPED_KINDS else (manifest.namespace or default_namespace)
             key = (manifest.group, manifest.kind, namespace, manifest.name, cluster)
             first, first_manifest = seen.setdefault(key, (target, manifest))

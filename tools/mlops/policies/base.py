@@ -56,6 +56,9 @@ class PolicyContext:
     trees: dict[str, KustomizeTree]
     #: Extra facts a family computes once and shares between its rules (e.g. the model catalog).
     cache: dict[str, object] = field(default_factory=dict)
+    #: The Argo CD objects discovery read (no mlops.yaml targets): what Argo CD sees, every copy of
+    #: an object kept (per-cluster variants of one ApplicationSet are different objects)
+    discovered_argo: list[Manifest] | None = None
 
     @property
     def root(self) -> Path:
@@ -67,6 +70,11 @@ class PolicyContext:
         from .facts.argocd import ArgoCDFacts
         from .objects import unique_objects
 
+        if self.discovered_argo is not None:
+            found = self.discovered_argo
+            return ArgoCDFacts(self.root, [m for m in found if m.kind == "Application"],
+                               [m for m in found if m.kind == "ApplicationSet"],
+                               [m for m in found if m.kind == "AppProject"], per_home=True)
         return ArgoCDFacts(self.root, unique_objects(self, "Application"), unique_objects(self, "ApplicationSet"),
                            unique_objects(self, "AppProject"))
 
@@ -82,14 +90,15 @@ class PolicyContext:
             chosen = environments[1:]
         else:
             chosen = environments[-1:]
-        return [target for target in chosen if target.name in self.manifests]
+        return [target for target in chosen if target.name in self.manifests and target.synced]
 
     def objects(self, scope: Scope = Scope.ALL) -> Iterator[Manifest]:
         for target in self.targets(scope):
             yield from self.manifests[target.name]
 
-    def production(self) -> str:
-        return self.config.environments[-1].name
+    def production(self) -> str | None:
+        """The last environment; None in a repository validated without mlops.yaml environments."""
+        return self.config.environments[-1].name if self.config.environments else None
 
 
 Check = Callable[[PolicyContext], Iterable[Violation]]
@@ -114,7 +123,7 @@ class Rule:
     #: Production hardening: the default severity applies in production, a warning before it.
     escalates_to_production: bool = False
 
-    def default_severity(self, environment: str | None, production: str) -> Severity:
+    def default_severity(self, environment: str | None, production: str | None) -> Severity:
         if self.escalates_to_production and environment is not None and environment != production:
             return Severity.WARNING
         return self.severity

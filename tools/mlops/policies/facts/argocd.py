@@ -39,8 +39,10 @@ import yaml
 
 from ...manifests import Manifest
 from .argocd_params import (
+    IN_CLUSTER,
     TEMPLATE_EXPRESSION,
     ParamSet,
+    cluster_of,
     dig,
     flatten_params,
     is_glob,
@@ -126,11 +128,17 @@ class ArgoCDFacts:
     """Applications (rendered and generated), the repository's own URL, and its folders, computed once."""
 
     def __init__(self, root: Path, applications: Iterable[Manifest], application_sets: Iterable[Manifest],
-                 projects: Iterable[Manifest] = ()) -> None:
+                 projects: Iterable[Manifest] = (), repo_files: list[str] | None = None,
+                 per_home: bool = False) -> None:
         self.root = root
+        #: True when the objects come from several kustomize roots that may each be applied to
+        #: another cluster's Argo CD (discovery): `in-cluster` then means that root's own cluster
+        self.per_home = per_home
         self.rendered_applications = list(applications)
         self.application_sets = list(application_sets)
         self.projects = list(projects)
+        if repo_files is not None:  # already listed by the caller: git ls-files once per run
+            self.__dict__["repo_files"] = repo_files
 
     # -- the repository as the git generator sees it
 
@@ -343,6 +351,12 @@ class ArgoCDFacts:
         counts = Counter(normalize_repo(url) for url in urls)
         best = max(counts.values())
         return next(url for url in urls if counts[normalize_repo(url)] == best)
+
+    def cluster_key(self, app: App) -> str:
+        """Which cluster an Application deploys to; `in-cluster` of different homes are different clusters."""
+        cluster = cluster_of(app.destination)
+        home = app.manifest.environment or "the repository"
+        return f"{cluster} (Argo CD of {home})" if self.per_home and cluster == IN_CLUSTER else cluster
 
     def is_own_repo(self, url: Any) -> bool:
         own = self.repository_url
