@@ -209,3 +209,25 @@ def test_the_2x_platform_is_judged_by_2x_facts_and_the_3x_one_by_3x_schemas(repo
     (repo / "platform/rhoai-3.5/dsc.yaml").write_text(leftover, encoding="utf-8")
     again = json.loads(CliRunner().invoke(main, ["validate", str(repo), "--output", "json"]).stdout)["findings"]
     assert {f["environment"] for f in again if f["rule"] in ("schema", "rhoai-2x-leftover")} == {"platform-3x"}
+
+
+def test_roots_render_with_the_build_options_of_the_argo_cd_instance(tmp_path: Path) -> None:
+    """`kustomizeBuildOptions` of the ArgoCD instance in the repository apply to every discovered root."""
+    shared = CONFIGMAP.format(name="shared")
+    files = {
+        "apps/web/kustomization.yaml": "resources:\n  - ../../common/shared.yaml\n",  # outside its folder
+        "common/shared.yaml": shared,
+        "argocd/web.yaml": APPLICATION.format(name="web", repo=REPO, source="path: apps/web", namespace="web"),
+    }
+    root = write(tmp_path / "repo", files)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    plain = CliRunner().invoke(main, ["validate", str(root), "--output", "json", "--no-policies"])
+    assert plain.exit_code == 1 and "security" in plain.stdout  # kustomize's load restrictor refuses it
+    write(root, {"argocd/argocd.yaml": "apiVersion: argoproj.io/v1beta1\nkind: ArgoCD\nmetadata:\n"
+                                       "  name: openshift-gitops\n  namespace: openshift-gitops\nspec:\n"
+                                       "  kustomizeBuildOptions: --load-restrictor LoadRestrictionsNone\n"})
+    report = targets(root)
+    assert report["buildOptions"] == ["--load-restrictor", "LoadRestrictionsNone"]
+    assert report["buildOptionsFrom"] == "argocd/argocd.yaml"
+    allowed = CliRunner().invoke(main, ["validate", str(root), "--output", "json", "--no-policies"])
+    assert allowed.exit_code == 0, allowed.output

@@ -43,6 +43,8 @@ class Target:
     #: False for a root no Argo CD Application syncs (found by discovery): checked for syntax and
     #: schemas as a base, never by the rules about what Argo CD applies
     synced: bool = True
+    #: kustomize build options of the Argo CD that renders it (found by discovery)
+    build_options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -62,10 +62,10 @@ def find_engine() -> Engine:
                        "put kustomize on PATH or set $KUSTOMIZE")
 
 
-def _run(engine: Engine, folder: Path) -> RenderResult:
+def _run(engine: Engine, folder: Path, options: tuple[str, ...] = ()) -> RenderResult:
     try:
         completed = subprocess.run(
-            [*engine.command, str(folder)],
+            [*engine.command, *options, str(folder)],
             capture_output=True,
             text=True,
             timeout=RENDER_TIMEOUT_SECONDS,
@@ -81,9 +81,9 @@ def _run(engine: Engine, folder: Path) -> RenderResult:
     return RenderResult(folder, completed.stdout, None)
 
 
-def render(engine: Engine, folder: Path) -> RenderResult:
-    """Render a root exactly as Argo CD would."""
-    return _run(engine, folder)
+def render(engine: Engine, folder: Path, options: tuple[str, ...] = ()) -> RenderResult:
+    """Render a root exactly as Argo CD would, with the build options of its Argo CD (`--enable-helm`, ...)."""
+    return _run(engine, folder, options)
 
 
 def render_many(engine: Engine, folders: list[Path]) -> list[RenderResult]:

@@ -29,7 +29,7 @@ from .config import CONFIG_FILE, Config, Target
 from .config import load as load_mlops_yaml
 from .errors import MlopsError, UsageError
 from .kustomization import KUSTOMIZATION_NAMES, KustomizeTree, find_kustomization, walk
-from .kustomize import Engine, find_engine, render_many
+from .kustomize import Engine, find_engine, render
 from .manifests import Manifest, parse_rendered
 from .policies.facts.argocd import App, ArgoCDFacts
 from .policies.facts.argocd_params import clean_path
@@ -152,7 +152,7 @@ def _kustomize_roots(root: Path, repo_files: list[str]) -> dict[Path, KustomizeT
 
 
 def _rendered_argo(root: Path, trees: dict[Path, KustomizeTree], raw: list[tuple[Manifest, SourceDocument]],
-                   engine: Engine | None) -> list[tuple[Manifest, SourceDocument]]:
+                   engine: Engine | None, options: tuple[str, ...]) -> list[tuple[Manifest, SourceDocument]]:
     """The Argo CD objects as the kustomize roots that include them render them (patches, replacements).
 
     A root that includes a file with Application or ApplicationSet objects, and that no other such
@@ -171,7 +171,7 @@ def _rendered_argo(root: Path, trees: dict[Path, KustomizeTree], raw: list[tuple
     by_identity = {(m.kind, m.name): document for m, document in raw if _is_argo(m)}
     covered: set[Path] = set()
     result: list[tuple[Manifest, SourceDocument]] = []
-    for folder, rendered in zip(tops, render_many(engine, tops), strict=True):
+    for folder, rendered in zip(tops, [render(engine, top, options) for top in tops], strict=True):
         if rendered.error is not None:
             continue  # the raw objects stay; the root's own validation reports the failure
         covered |= {f.resolve() for f in holders[folder].files}
@@ -194,7 +194,9 @@ def discover(root: Path, engine: Engine | None = None) -> Discovery:
     """Targets from the repository's Applications and ApplicationSets; bases from the other kustomize roots."""
     probe = ArgoCDFacts(root, [], [])
     trees = _kustomize_roots(root, probe.repo_files)
-    found = _rendered_argo(root, trees, list(_argo_objects(probe)), engine)
+    raw = list(_argo_objects(probe))
+    options = _build_options([manifest for manifest, _ in raw])
+    found = _rendered_argo(root, trees, raw, engine, options[0])
     objects = [manifest for manifest, _ in found]
     documents = {id(manifest): document for manifest, document in found}
     argo = [m for m in objects if m.api_version.startswith(f"{ARGO_GROUP}/")]
@@ -226,6 +228,7 @@ def discover(root: Path, engine: Engine | None = None) -> Discovery:
                                                 namespace=app.destination.get("namespace")))
             discovery.reasons.setdefault(by_path[cleaned], []).append(reason)
     discovery.targets += _bases(root, trees, [t.path for t in discovery.targets], taken, discovery)
+    discovery.targets = [replace(t, build_options=discovery.build_options) for t in discovery.targets]
     # A finding about an Argo CD object belongs to the target that renders it (or to the repository).
     by_path = {t.path: t.name for t in discovery.targets}
     for manifest in argo:

@@ -164,7 +164,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
             blocking = _source_findings(target, tree, root, checked)
             findings += blocking
             if not blocking:
-                pending[pool.submit(render, engine, root / target.path)] = target
+                pending[pool.submit(render, engine, root / target.path, target.build_options)] = target
         for future in as_completed(pending):
             target, result = pending[future], future.result()
             if result.error is not None:
