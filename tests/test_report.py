@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -17,7 +18,7 @@ from xml.etree import ElementTree
 import jsonschema
 import pytest
 
-from mlops.findings import Finding, ObjectRef, SchemaCoverage, Severity
+from mlops.findings import MESSAGE_LIMIT, Finding, ObjectRef, SchemaCoverage, Severity, one_per_cause
 from mlops.report import FORMATS, MARKDOWN_LIMIT, ReportContext, RuleInfo, render
 
 ISVC = ObjectRef("InferenceService", "fraud", "ml-prod", "serving.kserve.io/v1beta1")
@@ -136,8 +137,8 @@ def test_json_round_trips_every_field() -> None:
 
 def test_json_has_every_key_even_when_absent() -> None:
     record = json.loads(render([BARE], "json", CONTEXT))["findings"][0]
-    assert list(record) == ["rule", "severity", "message", "file", "line", "object", "environment", "path", "fix",
-                            "waived"]
+    assert list(record) == ["rule", "severity", "message", "file", "line", "object", "environment", "environments",
+                            "path", "fix", "waived"]
     assert record["file"] is None and record["object"] is None and record["waived"] is None
     assert json.loads(render([], "json", CONTEXT))["findings"] == []
 
@@ -479,3 +480,26 @@ def test_coverage_in_junit_per_environment() -> None:
                for suite in root.iter("testsuite")}
     assert figures["dev"] == {"objects-schema-checked": "40", "objects-rendered": "41"}
     assert figures["prod"] == {"objects-schema-checked": "41", "objects-rendered": "41"}
+
+
+# -- one finding per cause ----------------------------------------------------------------------
+
+
+def test_the_same_source_line_in_several_targets_is_one_finding_listing_them() -> None:
+    base = Finding("image-digest", Severity.ERROR, "image is tag-only", file="base/rt.yaml", line=9, object=RUNTIME)
+    copies = [replace(base, environment=name) for name in ("dev", "test", "prod")]
+    other_line = replace(base, environment="dev", line=10)
+    [merged, separate] = one_per_cause([*copies, other_line])
+    assert merged.environments == ("dev", "test", "prod") and separate.environments == ("dev",)
+    assert "[image-digest] dev, test, prod ServingRuntime" in render([merged], "text", CONTEXT)
+    assert json.loads(render([merged], "json", CONTEXT))["findings"][0]["environments"] == ["dev", "test", "prod"]
+    suites = {s.get("name"): int(s.get("failures") or 0)
+              for s in ElementTree.fromstring(render([merged], "junit", CONTEXT)).iter("testsuite")}
+    assert suites == {"dev": 1, "test": 1, "prod": 1}  # each target's suite fails
+
+
+def test_many_targets_are_counted_and_no_message_is_longer_than_the_limit() -> None:
+    long = Finding("argocd-source-path", Severity.ERROR, "x" * 20_000, file="a.yaml", line=1, environment="t0")
+    merged = one_per_cause([replace(long, environment=f"t{i}") for i in range(16)])
+    assert len(merged) == 1 and len(merged[0].message) == MESSAGE_LIMIT
+    assert merged[0].targets_label() == "t0 and 15 other targets"

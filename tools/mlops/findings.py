@@ -61,10 +61,24 @@ class Finding:
     path: str | None = None
     fix: str | None = None
     waived: str | None = None
+    #: the other targets whose render gives this same finding from the same source line
+    also_in: tuple[str, ...] = ()
 
     @property
     def is_waived(self) -> bool:
         return self.waived is not None
+
+    @property
+    def environments(self) -> tuple[str, ...]:
+        """Every target the finding applies to, the first one first."""
+        return ((self.environment,) if self.environment else ()) + self.also_in
+
+    def targets_label(self, most: int = 5) -> str:
+        """`dev`, `dev, test, prod`, or `dev and 15 other targets` past `most`."""
+        names = self.environments
+        if len(names) <= most:
+            return ", ".join(names)
+        return f"{names[0]} and {len(names) - 1} other targets"
 
     def with_severity(self, severity: Severity) -> Finding:
         return replace(self, severity=severity)
@@ -103,6 +117,35 @@ class SchemaCoverage:
         if self.unchecked_kinds:
             text += f" (no schema: {', '.join(self.unchecked_kinds)})"
         return text
+
+
+#: No message is longer: a message that lists hundreds of names helps nobody (the json has them all).
+MESSAGE_LIMIT = 500
+
+
+def one_per_cause(findings: list[Finding]) -> list[Finding]:
+    """Findings of the same source line and text in several targets as one, listing those targets.
+
+    Environments share their bases: without this, one mistake in a base shows once per target
+    that includes it. Findings without a file (repository-wide) are kept as they are.
+    """
+    position: dict[tuple[object, ...], int] = {}
+    result: list[Finding] = []
+    for finding in findings:
+        if len(finding.message) > MESSAGE_LIMIT:
+            finding = replace(finding, message=finding.message[:MESSAGE_LIMIT - 1].rstrip() + "…")
+        if not finding.file or not finding.environment:
+            result.append(finding)
+            continue
+        key = (finding.rule, finding.severity, finding.file, finding.line, finding.path, finding.message,
+               finding.fix, finding.waived)
+        index = position.get(key)
+        if index is None:
+            position[key] = len(result)
+            result.append(finding)
+        elif finding.environment not in result[index].environments:
+            result[index] = replace(result[index], also_in=(*result[index].also_in, finding.environment))
+    return result
 
 
 def counts(findings: list[Finding]) -> dict[str, int]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .config import Config, Target
 from .errors import MlopsError
-from .findings import Finding, SchemaCoverage, Severity
+from .findings import Finding, SchemaCoverage, Severity, one_per_cause
 from .kustomization import KustomizeTree, relative, walk
 from .kustomize import Engine, RenderResult, render
 from .manifests import Manifest, SourceIndex, parse_rendered
@@ -188,5 +188,5 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
     findings = [f.with_severity(Severity.WARNING) if f.environment in bases and f.rule == "render" else f
                 for f in findings]
     configured = (config.apply_rule_settings(f) for f in findings if not f.environment or f.environment in chosen)
-    run.findings = sorted((f for f in configured if f is not None), key=Finding.sort_key)
+    run.findings = one_per_cause(sorted((f for f in configured if f is not None), key=Finding.sort_key))
     return run

@@ -32,7 +32,9 @@ def plural(count: int, noun: str) -> str:
 def summary_line(findings: Sequence[Finding], context: ReportContext) -> str:
     """`2 errors, 1 warning, 1 waived in 42 objects across dev, prod` (infos only when there are any)."""
     scope = plural(context.objects_checked, "object")
-    if context.environments:
+    if len(context.environments) > 8:
+        scope += f" across {len(context.environments)} targets"
+    elif context.environments:
         scope += " across " + ", ".join(context.environments)
     coverage = f"; {context.coverage.describe()}" if context.coverage is not None else ""
     if not findings:
@@ -64,7 +66,7 @@ def one_line(text: str) -> str:
 
 def subject(finding: Finding) -> str:
     """`prod InferenceService/ml-prod/fraud`: which rendered object, in which environment."""
-    return " ".join(part for part in (finding.environment, str(finding.object) if finding.object else None) if part)
+    return " ".join(part for part in (finding.targets_label(), str(finding.object) if finding.object else None) if part)
 
 
 def detail(finding: Finding) -> str:

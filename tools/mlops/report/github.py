@@ -30,7 +30,7 @@ def write(findings: Sequence[Finding], context: ReportContext) -> str:
         title = " ".join(part for part in (
             f"[{finding.rule}]",
             str(finding.object) if finding.object else "",
-            f"({finding.environment})" if finding.environment else "",
+            f"({finding.targets_label()})" if finding.environment else "",
         ) if part)
         properties.append(f"title={github_property(title)}")
         message = detail(finding) + (f"\nFix: {finding.fix}" if finding.fix else "")

@@ -23,6 +23,7 @@ def _finding_record(finding: Finding) -> dict[str, object]:
             "kind": ref.kind, "name": ref.name, "namespace": ref.namespace, "apiVersion": ref.api_version,
         },
         "environment": finding.environment,
+        "environments": list(finding.environments),
         "path": finding.path,
         "fix": finding.fix,
         "waived": finding.waived,

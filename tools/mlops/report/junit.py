@@ -24,9 +24,9 @@ def write(findings: Sequence[Finding], context: ReportContext) -> str:
     without findings gets one passing case, so no suite (and no report) is ever empty.
     """
     groups: dict[str, list[Finding]] = {env: [] for env in context.environments}
-    for finding in findings:
-        if finding.environment:
-            groups.setdefault(finding.environment, []).append(finding)
+    for finding in findings:  # a finding of several targets fails each of their suites
+        for name in finding.environments:
+            groups.setdefault(name, []).append(finding)
     unplaced = [f for f in findings if not f.environment]
     if unplaced or not groups:
         groups.setdefault(REPOSITORY_SUITE, []).extend(unplaced)

@@ -29,13 +29,13 @@ def _md_message(finding: Finding, with_fix: bool) -> str:
 
 def _md_row(finding: Finding) -> str:
     object_cell = md_code(str(finding.object)) if finding.object else ""
-    return (f"| {finding.severity.value} | {md_code(finding.rule)} | {md_plain(finding.environment or '')} | "
+    return (f"| {finding.severity.value} | {md_code(finding.rule)} | {md_plain(finding.targets_label())} | "
             f"{object_cell} | {_md_file(finding)} | {_md_message(finding, with_fix=True)} |")
 
 
 def _md_waived_row(finding: Finding) -> str:
     object_cell = md_code(str(finding.object)) if finding.object else ""
-    return (f"| {md_code(finding.rule)} | {md_plain(finding.environment or '')} | {object_cell} | "
+    return (f"| {md_code(finding.rule)} | {md_plain(finding.targets_label())} | {object_cell} | "
             f"{_md_file(finding)} | {_md_message(finding, with_fix=False)} | {md_cell(finding.waived or '')} |")
 
 

@@ -69,6 +69,8 @@ def _sarif_result(finding: Finding, rule_index: int) -> dict[str, object]:
     properties: dict[str, object] = {}
     if finding.environment:
         properties["environment"] = finding.environment
+    if finding.also_in:
+        properties["environments"] = list(finding.environments)
     if finding.path:
         properties["path"] = finding.path
     if not finding.file:
