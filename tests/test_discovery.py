@@ -231,3 +231,35 @@ def test_roots_render_with_the_build_options_of_the_argo_cd_instance(tmp_path: P
     assert report["buildOptionsFrom"] == "argocd/argocd.yaml"
     allowed = CliRunner().invoke(main, ["validate", str(root), "--output", "json", "--no-policies"])
     assert allowed.exit_code == 0, allowed.output
+
+
+def test_a_repository_without_argo_cd_objects_is_checked_as_bases_only(tmp_path: Path) -> None:
+    """Two roots rendering the same object: without Applications nothing says they share a cluster."""
+    root = write(tmp_path / "repo", {
+        "a/kustomization.yaml": "resources:\n  - ../shared\n",
+        "b/kustomization.yaml": "resources:\n  - ../shared\n",
+        "shared/kustomization.yaml": "resources:\n  - configmap.yaml\n",
+        "shared/configmap.yaml": CONFIGMAP.format(name="same"),
+    })
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    report = targets(root)
+    assert {(t["path"], t["synced"]) for t in report["targets"]} == {("a", False), ("b", False)}
+    result = CliRunner().invoke(main, ["validate", str(root), "--strict"])
+    assert result.exit_code == 0, result.output  # no argocd-single-owner, no sync-level rule at all
+
+
+def test_a_base_whose_overlay_adds_the_argo_cd_annotations_is_not_blamed(tmp_path: Path) -> None:
+    dsc = DSC_3X.replace("  annotations:\n    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true\n", "")
+    patch = ("apiVersion: datasciencecluster.opendatahub.io/v2\nkind: DataScienceCluster\nmetadata:\n"
+             "  name: default-dsc\n  annotations:\n"
+             "    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true\n")
+    root = write(tmp_path / "repo", {
+        "platform/base/kustomization.yaml": "resources:\n  - dsc.yaml\n", "platform/base/dsc.yaml": dsc,
+        "platform/prod/kustomization.yaml": "resources:\n  - ../base\npatches:\n  - path: argocd.yaml\n",
+        "platform/prod/argocd.yaml": patch,
+        "argocd/platform.yaml": APPLICATION.format(name="platform", repo=REPO, source="path: platform/prod",
+                                                   namespace="redhat-ods-operator"),
+    })
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    result = CliRunner().invoke(main, ["validate", str(root), "--output", "json"])
+    assert not [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "argocd-skip-dry-run"]

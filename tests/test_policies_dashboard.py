@@ -95,6 +95,22 @@ def test_project_without_dashboard_label(tmp_path: Path, env: str) -> None:
     assert "opendatahub.io/dashboard" in finding.message
 
 
+def test_operator_and_platform_namespaces_are_no_projects(tmp_path: Path) -> None:
+    """A namespace is judged as a project only when the repository makes it one (environment, workloads, label)."""
+    operator = obj("v1", "Namespace", "redhat-ods-operator", None)
+    gitops = obj("v1", "Namespace", "openshift-gitops", None, labels={"kubernetes.io/metadata.name": "x"})
+    assert run(PROJECT, tmp_path, [operator, gitops]) == []
+
+
+def test_a_namespace_with_workbenches_is_a_project(tmp_path: Path) -> None:
+    lab = obj("v1", "Namespace", "team-lab", None)
+    workbench = notebook()
+    workbench["metadata"]["namespace"] = "team-lab"
+    findings = run(PROJECT, tmp_path, [lab, workbench])
+    assert [(f.object.name if f.object else None, f.path) for f in findings] == [
+        ("team-lab", LABELS + "opendatahub.io/dashboard"), ("team-lab", ANNOTATIONS + "openshift.io/display-name")]
+
+
 def test_project_with_wrong_label_value_and_no_display_name(tmp_path: Path) -> None:
     findings = run(PROJECT, tmp_path, [namespace(labels={"opendatahub.io/dashboard": "True"}, annotations={})])
     assert [f.path for f in findings] == [LABELS + "opendatahub.io/dashboard",

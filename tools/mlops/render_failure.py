@@ -37,7 +37,7 @@ def explain(target_name: str, target_path: str, message: str, tree: KustomizeTre
     syntax = _syntax_problems(target_name, tree, repo_root)
     if syntax:
         return syntax
-    kustomize_says = f"kustomize: {message}"
+    kustomize_says = f"kustomize: {_cause_first(message, repo_root)}"
     no_match = _NO_MATCH.search(message)
     if no_match:
         patch = _patch_declaring(tree, no_match.group("kind"), no_match.group("name"), repo_root)
@@ -66,6 +66,18 @@ def explain(target_name: str, target_path: str, message: str, tree: KustomizeTre
     return [finding("render", f"kustomize failed: {message}",
                     relative(root_file, repo_root) if root_file else target_path, None,
                     f"run `kubectl kustomize {target_path}` to see the error in context")]
+
+
+def _cause_first(message: str, repo_root: Path) -> str:
+    """kustomize nests its reasons (`accumulating resources: ...: must specify --enable-helm`): lead with the last.
+
+    Absolute paths of the checkout are written relative to it, as everywhere else in findings.
+    """
+    message = message.replace(f"{repo_root.resolve()}/", "").replace(f"{repo_root}/", "")
+    context, separator, cause = message.rpartition(": ")
+    if not separator or not context.startswith(("accumulating", "accumulation")):
+        return message
+    return f"{cause} (while {context})"
 
 
 def _parsed_as_yaml(tree: KustomizeTree) -> list[Path]:

@@ -29,6 +29,7 @@ class Scope(enum.Enum):
 
     ALL = "every target"
     ENVIRONMENTS = "every environment"
+    DEPLOYED = "every environment (without mlops.yaml environments: every root Argo CD syncs)"
     AFTER_FIRST = "every environment after the first (e.g. test and prod)"
     PRODUCTION = "the last environment (production)"
     REPOSITORY = "the repository as a whole"
@@ -75,7 +76,7 @@ class PolicyContext:
             return ArgoCDFacts(self.root, [m for m in found if m.kind == "Application"],
                                [m for m in found if m.kind == "ApplicationSet"],
                                [m for m in found if m.kind == "AppProject"], per_home=True)
-        return ArgoCDFacts(self.root, unique_objects(self, "Application"), unique_objects(self, "ApplicationSet"),
+        return ArgoCDFacts(self.root, _every_copy(self, "Application"), _every_copy(self, "ApplicationSet"),
                            unique_objects(self, "AppProject"))
 
     def targets(self, scope: Scope) -> list[Target]:
@@ -86,6 +87,9 @@ class PolicyContext:
             chosen = list(self.config.all_targets)
         elif scope is Scope.ENVIRONMENTS:
             chosen = environments
+        elif scope is Scope.DEPLOYED:
+            # without mlops.yaml environments (discovery), every synced root deploys somewhere real
+            chosen = environments or list(self.config.targets)
         elif scope is Scope.AFTER_FIRST:
             chosen = environments[1:]
         else:
@@ -134,3 +138,20 @@ class Rule:
         if self.escalates_to_production:
             return f"{self.scope.value}; {self.severity.value} in production, warning before"
         return self.scope.value
+
+
+def _every_copy(context: PolicyContext, kind: str) -> list[Manifest]:
+    """Objects of an Argo CD kind across all targets, each distinct copy once.
+
+    Two targets may render the same ApplicationSet differently (per-cluster patches): every copy
+    is generated from, so a defect in any of them is found whatever the order of the targets.
+    """
+    import json
+
+    from .objects import ARGO_GROUP, is_kind
+
+    seen: dict[str, Manifest] = {}
+    for manifest in context.objects(Scope.REPOSITORY):
+        if is_kind(manifest, kind, ARGO_GROUP):
+            seen.setdefault(json.dumps(manifest.data, sort_keys=True, default=str), manifest)
+    return list(seen.values())

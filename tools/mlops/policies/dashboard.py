@@ -70,9 +70,34 @@ def _own(manifest: Manifest) -> Metadata:
 # --- dashboard-project -----------------------------------------------------------------------------
 
 
+#: Kinds that make a namespace a data science project: the dashboard shows them inside one.
+PROJECT_WORKLOADS = (("Notebook", "kubeflow.org"), ("InferenceService", KSERVE_GROUP),
+                     ("ServingRuntime", KSERVE_GROUP), ("DataSciencePipelinesApplication",
+                                                        "datasciencepipelinesapplications.opendatahub.io"))
+
+
+def _project_namespaces(context: PolicyContext) -> set[str]:
+    """Namespaces the repository marks as data science projects.
+
+    An environment's namespace (mlops.yaml), a namespace that holds workbenches, model servers or a
+    pipeline server, or one that already carries the dashboard label. Operator and platform
+    namespaces are none of these, and the dashboard never lists them.
+    """
+    found = {env.namespace for env in context.config.environments if env.namespace}
+    for manifest in context.objects(Scope.DEPLOYED):
+        if any(is_kind(manifest, kind, group) for kind, group in PROJECT_WORKLOADS):
+            namespace = namespace_of(context, manifest)
+            if namespace:
+                found.add(namespace)
+        elif is_kind(manifest, "Namespace", "") and DASHBOARD_LABEL in manifest.labels:
+            found.add(manifest.name)
+    return found
+
+
 def _check_project(context: PolicyContext) -> Iterator[Violation]:
-    for namespace in context.objects(Scope.ENVIRONMENTS):
-        if not is_kind(namespace, "Namespace", ""):
+    projects = _project_namespaces(context)
+    for namespace in context.objects(Scope.DEPLOYED):
+        if not is_kind(namespace, "Namespace", "") or namespace.name not in projects:
             continue
         meta, what = _own(namespace), f"Namespace {namespace.name}"
         for found in (_missing(namespace, meta, what, "label", DASHBOARD_LABEL, "true"),
@@ -85,7 +110,7 @@ def _check_project(context: PolicyContext) -> Iterator[Violation]:
 
 
 def _check_workbench(context: PolicyContext) -> Iterator[Violation]:
-    for notebook in context.objects(Scope.ENVIRONMENTS):
+    for notebook in context.objects(Scope.DEPLOYED):
         if not is_kind(notebook, "Notebook", "kubeflow.org"):
             continue
         meta, what = _own(notebook), f"Notebook {notebook.name}"
@@ -157,7 +182,7 @@ def _referenced_connections(context: PolicyContext, objects: list[Manifest]) -> 
 
 
 def _check_connection(context: PolicyContext) -> Iterator[Violation]:
-    for target in context.targets(Scope.ENVIRONMENTS):
+    for target in context.targets(Scope.DEPLOYED):
         objects = context.manifests[target.name]
         used = _referenced_connections(context, objects)
         for manifest in objects:
@@ -186,7 +211,7 @@ def _check_connection(context: PolicyContext) -> Iterator[Violation]:
 
 
 def _check_model_server(context: PolicyContext) -> Iterator[Violation]:
-    for manifest in context.objects(Scope.ENVIRONMENTS):
+    for manifest in context.objects(Scope.DEPLOYED):
         if manifest.group != KSERVE_GROUP:
             continue
         meta, what = _own(manifest), f"{manifest.kind} {manifest.name}"
@@ -224,7 +249,7 @@ RULES: list[Rule] = [
         ),
         fix="add label opendatahub.io/dashboard: \"true\" and annotation openshift.io/display-name to the Namespace",
         check=_check_project,
-        scope=Scope.ENVIRONMENTS,
+        scope=Scope.DEPLOYED,
         escalates_to_production=True,
     ),
     Rule(
@@ -241,7 +266,7 @@ RULES: list[Rule] = [
         fix="shape the Notebook like one the dashboard creates (labels app, opendatahub.io/dashboard, "
             "opendatahub.io/odh-managed; annotations display-name, last-image-selection, inject-auth)",
         check=_check_workbench,
-        scope=Scope.ENVIRONMENTS,
+        scope=Scope.DEPLOYED,
         escalates_to_production=True,
     ),
     Rule(
@@ -259,7 +284,7 @@ RULES: list[Rule] = [
         fix="add label opendatahub.io/dashboard: \"true\" and annotations opendatahub.io/connection-type-ref "
             "(e.g. s3) and openshift.io/display-name to the Secret (or its template)",
         check=_check_connection,
-        scope=Scope.ENVIRONMENTS,
+        scope=Scope.DEPLOYED,
         escalates_to_production=True,
     ),
     Rule(
@@ -277,7 +302,7 @@ RULES: list[Rule] = [
         fix="add the dashboard label and the display-name/deploymentMode (InferenceService) or "
             "apiProtocol/template-display-name (ServingRuntime) annotations",
         check=_check_model_server,
-        scope=Scope.ENVIRONMENTS,
+        scope=Scope.DEPLOYED,
         escalates_to_production=True,
     ),
 ]
