@@ -263,3 +263,40 @@ def test_a_base_whose_overlay_adds_the_argo_cd_annotations_is_not_blamed(tmp_pat
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     result = CliRunner().invoke(main, ["validate", str(root), "--output", "json"])
     assert not [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "argocd-skip-dry-run"]
+
+
+def test_sync_options_of_the_application_count_for_its_objects(tmp_path: Path) -> None:
+    """SkipDryRunOnMissingResource in the Application's syncOptions covers every object it syncs."""
+    app = APPLICATION.format(name="platform", repo=REPO, source="path: platform/prod", namespace="redhat-ods-operator")
+    app += "  syncPolicy:\n    syncOptions:\n      - SkipDryRunOnMissingResource=true\n"
+    dsc = DSC_3X.replace("  annotations:\n    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true\n", "")
+    root = write(tmp_path / "repo", {"platform/prod/kustomization.yaml": "resources:\n  - dsc.yaml\n",
+                                     "platform/prod/dsc.yaml": dsc, "argocd/platform.yaml": app})
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    rules = [f["rule"] for f in json.loads(CliRunner().invoke(main, ["validate", str(root), "--output", "json"])
+                                           .stdout)["findings"]]
+    assert "argocd-skip-dry-run" not in rules
+    (root / "argocd/platform.yaml").write_text(app.replace("SkipDryRunOnMissingResource=true", "Validate=true"),
+                                               encoding="utf-8")
+    rules = [f["rule"] for f in json.loads(CliRunner().invoke(main, ["validate", str(root), "--output", "json"])
+                                           .stdout)["findings"]]
+    assert "argocd-skip-dry-run" in rules
+
+
+def test_a_server_side_applied_or_co_owned_object_may_leave_out_required_fields(tmp_path: Path) -> None:
+    """OdhDashboardConfig exists before Git patches it; an SSA patch is merged with the live object."""
+    config = ("apiVersion: opendatahub.io/v1alpha\nkind: OdhDashboardConfig\nmetadata:\n  name: odh-dashboard-config\n"
+              "  namespace: redhat-ods-applications\n  annotations:\n"
+              "    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true\n"
+              "spec:\n  notebookController:\n    pvcSize: 20Gi\n")
+    root = write(tmp_path / "repo", {
+        "dashboard/kustomization.yaml": "resources:\n  - config.yaml\n", "dashboard/config.yaml": config,
+        "argocd/dashboard.yaml": APPLICATION.format(name="dashboard", repo=REPO, source="path: dashboard",
+                                                    namespace="redhat-ods-applications"),
+    })
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    result = CliRunner().invoke(main, ["validate", str(root), "--output", "json", "--no-policies"])
+    assert result.exit_code == 0, result.output
+    (root / "dashboard/config.yaml").write_text(config.replace("pvcSize: 20Gi", "pvcSize: 20"), encoding="utf-8")
+    typed = CliRunner().invoke(main, ["validate", str(root), "--output", "json", "--no-policies"])
+    assert typed.exit_code == 1  # a wrong type is still an error

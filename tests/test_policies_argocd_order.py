@@ -111,12 +111,18 @@ def test_missing_dsci_compares_dsc_with_the_operator(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("namespace", "group", "culprit"),
-                         [("-5", "-15", "Namespace"), ("-20", "-10", "OperatorGroup")])
+                         [("-5", "-15", "Namespace"), ("-20", "-5", "OperatorGroup")])
 def test_namespace_and_operator_group_before_subscription(tmp_path: Path, namespace: str, group: str,
                                                           culprit: str) -> None:
     [finding] = run(ORDER, tmp_path, platform(namespace=namespace, group=group))
     assert finding.object is not None and finding.object.kind == "Subscription"
     assert culprit in finding.message
+
+
+@pytest.mark.parametrize("group", ["-10", "-15"])
+def test_operator_group_in_the_subscriptions_wave_or_earlier_passes(tmp_path: Path, group: str) -> None:
+    """A wave is applied in one pass (gitops-engine sync_tasks.go): OLM finds the OperatorGroup either way."""
+    assert run(ORDER, tmp_path, platform(group=group)) == []
 
 
 def test_hooks_and_invalid_waves_are_left_alone(tmp_path: Path) -> None:

@@ -508,10 +508,17 @@ def test_repository_url_that_differs(tmp_path: Path) -> None:
 
 def test_project_source_repos_that_differ(tmp_path: Path) -> None:
     argo_repo(tmp_path)
-    objects = argo_objects(project("old", [REPO, "https://gitlab.com/old/*"]))
-    finding = one(argo("argocd-repo-url", tmp_path, objects), "argocd-repo-url")
-    assert finding.object == ObjectRef("AppProject", "old", "openshift-gitops", ARGO_API)
-    assert finding.path == "spec.sourceRepos[1]"
+    objects = argo_objects(project("old", ["https://gitlab.com/old/gitops.git", "https://gitlab.com/old/*"]))
+    findings = argo("argocd-repo-url", tmp_path, objects)
+    assert [f.path for f in findings] == ["spec.sourceRepos[0]", "spec.sourceRepos[1]"]
+    assert findings[0].object == ObjectRef("AppProject", "old", "openshift-gitops", ARGO_API)
+
+
+def test_a_project_may_permit_other_repositories_besides_this_one(tmp_path: Path) -> None:
+    """Remote bases and charts from a catalog repository are a normal reason for a second entry."""
+    argo_repo(tmp_path)
+    objects = argo_objects(project("platform", [REPO, "https://github.com/redhat-cop/gitops-catalog.git"]))
+    assert argo("argocd-repo-url", tmp_path, objects) == []
 
 
 # --- hardware-profile-exists -------------------------------------------------------------------

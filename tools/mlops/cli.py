@@ -197,7 +197,9 @@ def validate(environments: tuple[str, ...], repo: Path | None, schema_locations:
     engine = find_engine()
     try:
         run = run_validation(cfg, targets, engine, store, policies=_run_policies if policies else None,
-                             discovered_argo=discovery.argo_objects if discovery else None)
+                             discovered_argo=discovery.argo_objects if discovery else None,
+                             writers=discovery.writers if discovery else None,
+                             homes=discovery.homes if discovery else None)
     finally:
         store.lookup.close()
     for warning in dict.fromkeys(store.lookup.warnings):

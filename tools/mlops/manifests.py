@@ -130,6 +130,21 @@ class SourceIndex:
     def __init__(self, repo_root: Path) -> None:
         self._root = repo_root
         self._documents: dict[str, list[SourceDocument]] = {}
+        #: objects several files write (a resource and the patches over it): id -> (file, document)
+        self._writers: dict[int, list[tuple[str, SourceDocument]]] = {}
+
+    def add_writers(self, manifest: Manifest, writers: list[tuple[str, SourceDocument]]) -> None:
+        """Say which files write `manifest`, in the order kustomize applies them (resource, then patches)."""
+        self._writers[id(manifest)] = writers
+
+    def locate(self, manifest: Manifest, path: str | None = None) -> tuple[str | None, int | None]:
+        """(file, line) where a field of the object is written: the last writer that has it, else its file."""
+        writers = self._writers.get(id(manifest))
+        if writers and path:
+            for file, document in reversed(writers):
+                if document.has_path(path):
+                    return file, document.line_of(path)
+        return manifest.file, self.line(manifest, path)
 
     def _load(self, file: str) -> list[SourceDocument]:
         if file not in self._documents:

@@ -44,16 +44,31 @@ def channel_of(manifests: list[Manifest]) -> str | None:
     return None
 
 
-def infer_releases(config: Config, manifests: dict[str, list[Manifest]]) -> Config:
-    """The configuration with each target's release filled in from its Subscription, where mlops.yaml is silent."""
+def infer_releases(config: Config, manifests: dict[str, list[Manifest]],
+                   homes: dict[str, set[str]] | None = None) -> Config:
+    """The configuration with each target's release filled in, where mlops.yaml is silent.
+
+    A target's own `rhods-operator` Subscription decides; otherwise the Subscription that another
+    target of the same cluster's Argo CD renders (`homes`: target -> the roots whose Argo CD
+    objects sync it), when every such cluster agrees: a platform instance is often synced apart
+    from its operator.
+    """
     if config.rhoai_version_explicit:
         return config
+    own = {name: release_from_channel(channel) for name, items in manifests.items()
+           if (channel := channel_of(items)) is not None}
+    by_home: dict[str, set[str | None]] = {}
+    for name, release in own.items():
+        for home in (homes or {}).get(name, set()):
+            by_home.setdefault(home, set()).add(release)
 
     def inferred(target_name: str, current: str | None) -> str | None:
         if current is not None:
             return current
-        channel = channel_of(manifests.get(target_name, []))
-        return release_from_channel(channel) if channel else None
+        if target_name in own:
+            return own[target_name]
+        found = {release for home in (homes or {}).get(target_name, set()) for release in by_home.get(home, {None})}
+        return found.pop() if len(found) == 1 else None
 
     return replace(
         config,

@@ -53,9 +53,11 @@ def explain(target_name: str, target_path: str, message: str, tree: KustomizeTre
                             "(kustomize.buildOptions in argocd-cm, or kustomizeBuildOptions of the ArgoCD instance)")]
     remote = next((r for r in tree.references if r.is_remote), None)
     if remote is not None and _NETWORK.search(message):
-        return [finding("render", kustomize_says, remote.kustomization, remote.line,
-                        f"the remote base {remote.value} needs the network; vendor it into the repository, or "
-                        "validate where the network is reachable")]
+        # not a defect of the repository: rendered where the network is reachable, it may well work
+        return [Finding("render", Severity.WARNING, f"not rendered without the network: {kustomize_says}",
+                        file=remote.kustomization, line=remote.line, environment=target_name,
+                        fix=f"the remote base {remote.value} needs the network; vendor it into the repository "
+                            "(and pin it), or validate where the network is reachable")]
     shapeless = _shapeless_resources(target_name, tree, repo_root)
     if shapeless:
         return shapeless

@@ -71,6 +71,10 @@ class Discovery:
     targets: list[Target] = field(default_factory=list)
     #: the Argo CD objects as Argo CD sees them (rendered where a kustomize root includes them)
     argo_objects: list[Manifest] = field(default_factory=list)
+    #: for each of them, the files that write it (resource, then patches): where a value is written
+    writers: dict[int, list[tuple[str, SourceDocument]]] = field(default_factory=dict)
+    #: target name -> the roots whose Argo CD objects sync it (one per cluster's Argo CD)
+    homes: dict[str, set[str]] = field(default_factory=dict)
     reasons: dict[str, list[Reason]] = field(default_factory=dict)  # target name -> why
     skipped: list[Skipped] = field(default_factory=list)
     build_options: tuple[str, ...] = ()
@@ -151,38 +155,73 @@ def _kustomize_roots(root: Path, repo_files: list[str]) -> dict[Path, KustomizeT
     return trees
 
 
+@dataclass(frozen=True)
+class Written:
+    """A file's document that writes (part of) an Argo CD object: its resource, or a patch of it."""
+
+    file: str
+    document: SourceDocument
+
+
 def _rendered_argo(root: Path, trees: dict[Path, KustomizeTree], raw: list[tuple[Manifest, SourceDocument]],
-                   engine: Engine | None, options: tuple[str, ...]) -> list[tuple[Manifest, SourceDocument]]:
+                   engine: Engine | None, options: tuple[str, ...]) -> list[tuple[Manifest, list[Written]]]:
     """The Argo CD objects as the kustomize roots that include them render them (patches, replacements).
 
     A root that includes a file with Application or ApplicationSet objects, and that no other such
     root includes, is rendered; its Argo CD objects replace the files' own. Raw objects of files no
-    root includes (applied with `oc apply -f`) stay as written. Each rendered object keeps the
-    document of the file that declares it, for lines.
+    root includes (applied with `oc apply -f`) stay as written. Each object keeps the documents of
+    that root's files that write it (the resource and its patches), to report a value where it is
+    written.
     """
     argo_files = {(root / manifest.file).resolve() for manifest, _ in raw if manifest.file and _is_argo(manifest)}
     holders = {folder: tree for folder, tree in trees.items() if {f.resolve() for f in tree.files} & argo_files}
     included = {k.parent.resolve() for folder, tree in holders.items() for k in tree.kustomizations
                 if k.parent.resolve() != folder}
     tops = [folder for folder in holders if folder not in included]
+    plain = [(m, [Written(m.file or "", d)]) for m, d in raw]
     if not tops:
-        return raw
+        return plain
     engine = engine or find_engine()
-    by_identity = {(m.kind, m.name): document for m, document in raw if _is_argo(m)}
     covered: set[Path] = set()
-    result: list[tuple[Manifest, SourceDocument]] = []
+    result: list[tuple[Manifest, list[Written]]] = []
     for folder, rendered in zip(tops, [render(engine, top, options) for top in tops], strict=True):
         if rendered.error is not None:
             continue  # the raw objects stay; the root's own validation reports the failure
-        covered |= {f.resolve() for f in holders[folder].files}
+        files = {f.resolve() for f in holders[folder].files}
+        covered |= files
         home = folder.relative_to(root.resolve()).as_posix()  # the root a cluster's Argo CD is given
+        writers: dict[tuple[str, str], list[Written]] = {}
+        for m, d in raw:
+            if _is_argo(m) and m.file and (root / m.file).resolve() in files:
+                writers.setdefault((m.kind, m.name), []).append(Written(m.file, d))
         for manifest in parse_rendered(rendered, home, str(folder))[0]:
-            document = by_identity.get((manifest.kind, manifest.name))
-            if _is_argo(manifest) and document is not None:
-                source_file = next((m.file for m, d in raw if d is document), None)
-                result.append((Manifest(manifest.data, home, file=source_file), document))
-    result += [(m, d) for m, d in raw if not m.file or (root / m.file).resolve() not in covered or not _is_argo(m)]
+            found = writers.get((manifest.kind, manifest.name))
+            if _is_argo(manifest) and found:
+                result.append((Manifest(manifest.data, home, file=found[0].file), found))
+    result += [(m, w) for m, w in plain if not m.file or (root / m.file).resolve() not in covered or not _is_argo(m)]
     return result
+
+
+def _where_written(writers: list[Written], path: str) -> tuple[str | None, int | None]:
+    """The file and line that write `path`: the last writer (patches come after the resource) that has it."""
+    for written in reversed(writers):
+        if _has_path(written.document.data, path):
+            return written.file, written.document.line_of(path)
+    first = writers[0] if writers else None
+    return (first.file, first.document.line_of(path)) if first else (None, None)
+
+
+def _has_path(data: object, path: str) -> bool:
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
+        if index:
+            if not isinstance(data, list) or int(index) >= len(data):
+                return False
+            data = data[int(index)]
+        else:
+            if not isinstance(data, dict) or name not in data:
+                return False
+            data = data[name]
+    return True
 
 
 def _is_argo(manifest: Manifest) -> bool:
@@ -198,12 +237,13 @@ def discover(root: Path, engine: Engine | None = None) -> Discovery:
     options = _build_options([manifest for manifest, _ in raw])
     found = _rendered_argo(root, trees, raw, engine, options[0])
     objects = [manifest for manifest, _ in found]
-    documents = {id(manifest): document for manifest, document in found}
+    writers = {id(manifest): written for manifest, written in found}
     argo = [m for m in objects if m.api_version.startswith(f"{ARGO_GROUP}/")]
     facts = ArgoCDFacts(root, [m for m in argo if m.kind == "Application"],
                         [m for m in argo if m.kind == "ApplicationSet"], [m for m in argo if m.kind == "AppProject"],
                         repo_files=probe.repo_files, per_home=True)
-    discovery = Discovery(argo_objects=argo)
+    discovery = Discovery(argo_objects=argo, writers={key: [(w.file, w.document) for w in value]
+                                                      for key, value in writers.items()})
     discovery.build_options, discovery.build_options_source = _build_options(objects)
     by_path: dict[str, str] = {}
     taken: set[str] = set()
@@ -211,8 +251,8 @@ def discover(root: Path, engine: Engine | None = None) -> Discovery:
         for at, source in app.sources():
             path = source.get("path")
             at_path = app.where(at, "path") if isinstance(path, str) else at
-            document = documents.get(id(app.manifest))
-            reason = Reason(app.label, app.manifest.file, at_path, document.line_of(at_path) if document else None)
+            file, line = _where_written(writers.get(id(app.manifest), []), at_path)
+            reason = Reason(app.label, file, at_path, line)
             why = _not_rendered(root, facts, source, path)
             if why is not None:
                 if Skipped(reason, why) not in discovery.skipped:  # one per cause, however many clusters
@@ -226,7 +266,10 @@ def discover(root: Path, engine: Engine | None = None) -> Discovery:
                 # no destination: the Applications that sync it say where (maybe several clusters)
                 discovery.targets.append(Target(name=name, path=cleaned or ".",
                                                 namespace=app.destination.get("namespace")))
-            discovery.reasons.setdefault(by_path[cleaned], []).append(reason)
+            discovery.homes.setdefault(by_path[cleaned], set()).add(app.manifest.environment)
+            reasons = discovery.reasons.setdefault(by_path[cleaned], [])
+            if reason not in reasons:  # the same Application in several clusters' Argo CD: one reason
+                reasons.append(reason)
     discovery.targets += _bases(root, trees, [t.path for t in discovery.targets], taken, discovery)
     discovery.targets = [replace(t, build_options=discovery.build_options) for t in discovery.targets]
     # A finding about an Argo CD object belongs to the target that renders it (or to the repository).

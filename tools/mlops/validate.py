@@ -95,14 +95,21 @@ def _schema_findings(run: ValidationRun, store: SchemaStore, sources: SourceInde
         if name not in chosen:
             continue
         release = run.config.release_of(name)
+        unknown_release = _release_unknown(run.config, name)
         checked = 0
         for manifest in manifests:
+            if unknown_release and _is_platform_kind(store, manifest):
+                missing.setdefault((manifest.api_version, manifest.kind), []).append(manifest)
+                continue
             compiled = store.get(manifest.api_version, manifest.kind, release)
             if compiled is None:
                 missing.setdefault((manifest.api_version, manifest.kind), []).append(manifest)
                 continue
             checked += 1
+            partial = _server_side_applied(manifest)
             for error in store.errors(compiled, manifest.data):
+                if partial and error.message.startswith("missing required field"):
+                    continue  # a server-side apply patch: the live object has the field
                 findings.append(_schema_error(manifest, error, compiled.source, release, store, sources))
         coverage[name] = (checked, len(manifests))
     run.coverage = SchemaCoverage(coverage, tuple(f"{kind} {api_version}" for api_version, kind in sorted(missing)))
@@ -111,16 +118,53 @@ def _schema_findings(run: ValidationRun, store: SchemaStore, sources: SourceInde
         first = manifests[0]
         release = run.config.release_of(first.environment)
         known = builtin is not None and builtin.is_release_specific(api_version.rpartition("/")[0], kind)
-        why = (f"; the built-in catalog has {kind} for OpenShift AI {', '.join(builtin.releases)}, not {release}"
-               if known and builtin is not None and release not in builtin.releases else "")
+        severity = Severity.WARNING
+        if known and _release_unknown(run.config, first.environment):
+            severity = Severity.INFO  # a base nobody syncs: nothing reaches a cluster unchecked
+            why = "; nothing syncs this base and no rhoaiVersion or Subscription says which OpenShift AI release " \
+                  "it is for (set rhoaiVersion in mlops.yaml)"
+        elif known and builtin is not None and release not in builtin.releases:
+            why = f"; the built-in catalog has {kind} for OpenShift AI {', '.join(builtin.releases)}, not {release}"
+        else:
+            why = ""
         findings.append(Finding(
-            "schema-missing", Severity.WARNING,
+            "schema-missing", severity,
             f"no schema for {kind} {api_version} ({len(manifests)} object(s)){why}; it was not checked",
             file=first.file, line=sources.line(first), object=first.ref, environment=first.environment,
             fix="import the CRD with `mlops schemas import crd.yaml --out schemas` and list the folder under "
                 "schemaLocations in mlops.yaml (`mlops schemas list` shows the built-in kinds)",
         ))
     return findings
+
+
+def _release_unknown(config: Config, target_name: str) -> bool:
+    """A base nothing syncs, with no rhoaiVersion and no Subscription: which release it is for is a guess."""
+    target = next((t for t in config.all_targets if t.name == target_name), None)
+    return target is not None and not target.synced and not config.rhoai_version_explicit \
+        and target.rhoai_version is None
+
+
+def _is_platform_kind(store: SchemaStore, manifest: Manifest) -> bool:
+    builtin = store.lookup.builtin
+    return builtin is not None and builtin.is_release_specific(manifest.api_version.rpartition("/")[0], manifest.kind)
+
+
+#: Objects an operator creates and the repository only patches: the live object has what the
+#: schema requires (odh-dashboard creates `odh-dashboard-config`, which GitOps repositories co-own;
+#: rhoai-facts.md, OdhDashboardConfig).
+CO_OWNED = frozenset({("OdhDashboardConfig", "opendatahub.io")})
+
+
+def _server_side_applied(manifest: Manifest) -> bool:
+    """Argo CD sends this object as a server-side apply patch: it may set only some fields of a live object.
+
+    The API server validates the merge of the patch with the live object, so a field the schema
+    requires may come from the object the operator created (OdhDashboardConfig, say).
+    """
+    if (manifest.kind, manifest.api_version.rpartition("/")[0]) in CO_OWNED:
+        return True
+    options = manifest.annotations.get("argocd.argoproj.io/sync-options")
+    return isinstance(options, str) and "ServerSideApply=true" in options.replace(" ", "")
 
 
 def _schema_error(manifest: Manifest, error: SchemaError, source: str, release: str, store: SchemaStore,
@@ -137,8 +181,9 @@ def _schema_error(manifest: Manifest, error: SchemaError, source: str, release: 
 
 
 def run_validation(config: Config, targets: list[Target], engine: Engine, store: SchemaStore,
-                   policies: PolicyHook | None = None,
-                   discovered_argo: list[Manifest] | None = None) -> ValidationRun:
+                   policies: PolicyHook | None = None, discovered_argo: list[Manifest] | None = None,
+                   writers: dict[int, list[tuple[str, SourceDocument]]] | None = None,
+                   homes: dict[str, set[str]] | None = None) -> ValidationRun:
     """Render and check the chosen targets; every problem becomes a finding.
 
     Every target of mlops.yaml is rendered, even when only some are chosen, because policies
@@ -148,7 +193,11 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
     config.check_rule_ids(rule_ids())
     root = config.root
     chosen = {target.name for target in targets}
-    run = ValidationRun(config=config, targets=targets, sources=SourceIndex(root), discovered_argo=discovered_argo)
+    sources = SourceIndex(root)
+    for manifest in discovered_argo or []:
+        if writers and id(manifest) in writers:
+            sources.add_writers(manifest, writers[id(manifest)])
+    run = ValidationRun(config=config, targets=targets, sources=sources, discovered_argo=discovered_argo)
     context = [*targets, *(t for t in config.all_targets if t.name not in chosen)]
     findings: list[Finding] = []
     kustomizations: dict[Path, SourceDocument] = {}
@@ -176,7 +225,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
             run.manifests[target.name] = manifests
             findings += shape_findings
     run.manifests = {t.name: run.manifests[t.name] for t in context if t.name in run.manifests}
-    run.config = config = infer_releases(config, run.manifests)
+    run.config = config = infer_releases(config, run.manifests, homes)
     run.targets = [t for t in config.all_targets if t.name in chosen]
     assert run.sources is not None
     findings += _schema_findings(run, store, run.sources, chosen)

@@ -49,6 +49,16 @@ class SourceDocument:
     def line(self) -> int:
         return self.node.start_mark.line + 1
 
+    def has_path(self, path: str) -> bool:
+        """True when every step of the dotted path exists in this document."""
+        node = self.node
+        for key, index in _split_path(path):
+            step = _child(node, key, index)
+            if step is None:
+                return False
+            node = step[1]
+        return True
+
     def line_of(self, path: str) -> int:
         """Line of the deepest key or item along a dotted path (`spec.containers[0].image`)."""
         node = self.node

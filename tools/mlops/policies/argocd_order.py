@@ -132,8 +132,13 @@ def _order_in_target(objects: list[Manifest]) -> Iterator[Violation]:
                 found = _too_early(subscription, w(subscription), other, w(other),
                                    "the operator's namespace must exist first", strict=False)
             elif other.kind == "OperatorGroup" and other.namespace == subscription.namespace:
+                # Same wave is fine: Argo CD applies every object of a wave in one pass and waits for
+                # health only between waves (gitops-engine pkg/sync/sync_tasks.go, sync_context.go),
+                # and OLM installs once the OperatorGroup appears. An earlier wave deadlocks: the
+                # Subscription never becomes healthy, so the OperatorGroup's wave never starts.
                 found = _too_early(subscription, w(subscription), other, w(other),
-                                   "OLM installs nothing in a namespace without an OperatorGroup")
+                                   "OLM installs nothing in a namespace without an OperatorGroup, and Argo CD "
+                                   "waits for the Subscription before it applies the later wave", strict=False)
             else:
                 continue
             if found is not None:
@@ -174,8 +179,17 @@ def _check_order(context: PolicyContext) -> Iterator[Violation]:
         yield from _order_in_target(context.manifests[target.name])
 
 
+def _application_skips_dry_run(context: PolicyContext, path: str) -> bool:
+    """Every Application that syncs `path` sets the option for all its objects (spec.syncPolicy.syncOptions)."""
+    apps = context.argocd.syncing(path)
+    return bool(apps) and all(SKIP_DRY_RUN in [str(o).strip() for o in dig(app.spec, "syncPolicy", "syncOptions") or []]
+                              for app in apps)
+
+
 def _check_skip_dry_run(context: PolicyContext) -> Iterator[Violation]:
     for target in context.targets(Scope.ALL):
+        if _application_skips_dry_run(context, target.path):
+            continue  # Argo CD applies the Application's sync options to every object it syncs
         objects = context.manifests[target.name]
         shipped = {str(dig(m.data, "spec", "group")) for m in objects if m.kind == "CustomResourceDefinition"}
         for manifest in objects:
@@ -206,8 +220,9 @@ RULES: list[Rule] = [
         summary="Sync waves install the operator, then DSCInitialization, then DataScienceCluster, then its objects",
         explanation=(
             "Argo CD applies wave by wave and waits for each wave to be healthy. Within one target: "
-            "the operator's Namespace syncs no later than its Subscription (within a wave Argo CD "
-            "applies Namespaces first) and its OperatorGroup strictly before it; the Subscription of "
+            "the operator's Namespace and its OperatorGroup sync no later than its Subscription (a "
+            "wave is applied in one pass, Namespaces first; an OperatorGroup in a later wave than the "
+            "Subscription never comes, because the Subscription never becomes healthy); the Subscription of "
             "`rhods-operator` (or `opendatahub-operator`) before the DSCInitialization, the "
             "DSCInitialization before the DataScienceCluster, and the DataScienceCluster no later than "
             "any object of the groups its components install (`*.opendatahub.io`, `serving.kserve.io`, "

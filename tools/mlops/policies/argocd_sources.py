@@ -249,6 +249,8 @@ def _check_repo_url(context: PolicyContext) -> Iterator[Violation]:
     for manifest, at, url in context.argocd.repo_uses:
         if "{{" in url:
             continue
+        if manifest.kind == "AppProject" and _project_allows_own(manifest, canonical):
+            continue  # a project may permit other repositories besides this one
         if is_glob(url):
             if fnmatch.fnmatchcase(canonical, normalize_repo(url)):
                 continue
@@ -363,3 +365,9 @@ RULES: list[Rule] = [
         scope=Scope.REPOSITORY,
     ),
 ]
+
+
+def _project_allows_own(project: Manifest, canonical: str) -> bool:
+    repos = [str(url) for url in dig(project.data, "spec", "sourceRepos") or []]
+    return any(normalize_repo(url) == canonical
+               or (is_glob(url) and fnmatch.fnmatchcase(canonical, normalize_repo(url))) for url in repos)

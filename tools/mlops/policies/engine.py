@@ -37,8 +37,8 @@ def _finding(rule: Rule, violation: Violation, context: PolicyContext, sources: 
         severity = settings.severity_for(environment, severity)
     file, line = violation.file, violation.line
     if file is None and manifest is not None:
-        file = manifest.file
-        line = line or sources.line(manifest, violation.path)
+        file, located = sources.locate(manifest, violation.path)
+        line = line or located
     return Finding(
         rule=rule.id, severity=severity, message=violation.message, file=file, line=line,
         object=manifest.ref if manifest else None, environment=environment, path=violation.path,

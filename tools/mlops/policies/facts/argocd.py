@@ -42,6 +42,7 @@ from .argocd_params import (
     IN_CLUSTER,
     TEMPLATE_EXPRESSION,
     ParamSet,
+    clean_path,
     cluster_of,
     dig,
     flatten_params,
@@ -351,6 +352,12 @@ class ArgoCDFacts:
         counts = Counter(normalize_repo(url) for url in urls)
         best = max(counts.values())
         return next(url for url in urls if counts[normalize_repo(url)] == best)
+
+    def syncing(self, path: str) -> list[App]:
+        """The Applications that sync `path` of this repository (a path of `clean_path` form)."""
+        return [app for app in self.applications for _, source in app.sources()
+                if isinstance(source.get("path"), str) and not source.get("chart")
+                and self.is_own_repo(source.get("repoURL")) and clean_path(source["path"]) == clean_path(path)]
 
     def cluster_key(self, app: App) -> str:
         """Which cluster an Application deploys to; `in-cluster` of different homes are different clusters."""
