@@ -225,7 +225,7 @@ def test_push_rejected_because_the_remote_moved(workspace: tuple[Path, Path], gi
     git(other, "commit", "-qm", "colleague")
     git(other, "push", "-q", "origin", branch)
     # what this run saw before the colleague's push: no branch yet
-    monkeypatch.setattr("mlops.promote.remote_branch_sha", lambda *args: None)
+    monkeypatch.setattr("mlops.publish.remote_branch_sha", lambda *args: None)
     state, refs = Git(clone).state(), remote_refs(remote)
     result = mlops(clone, "promote", "fraud-detection", "--to", "test")
     assert result.exit_code == 3, result.output

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 
@@ -28,22 +28,16 @@ from . import config as config_module
 from . import gates
 from .config import Config, Target
 from .diff import ObjectChange, diff_objects, parse_objects
-from .errors import GateFailed, OutsideError, UsageError
+from .errors import GateFailed, UsageError
 from .findings import Finding, Severity
 from .git import Git
 from .kustomize import Engine, render_many
 from .pr_body import pull_request_body
+from .publish import Forge, fetch_base, publish
 from .yamlsource import FastLoader
 
 VERSION_LABEL = "app.kubernetes.io/version"
 BRANCH_PREFIX = "mlops/promote/"
-
-
-class Forge(Protocol):
-    """What a promotion needs from a pull-request API (GitHub first)."""
-
-    def open_or_update_pull_request(self, *, head: str, base: str, title: str, body: str,
-                                    labels: list[str], reviewers: list[str]) -> Any: ...
 
 
 #: Validates one environment of a checked-out tree; returns its findings.
@@ -262,26 +256,6 @@ def local_base(git: Git, remote: str, base: str) -> str:
     raise UsageError(f"no branch {base!r} (nor {remote}/{base}) in this repository; pass --base")
 
 
-def fetch_base(git: Git, remote: str, base: str) -> str:
-    """The base commit as the remote has it now, fetched into a private ref that is removed again."""
-    if git.remote_url(remote) is None:
-        raise UsageError(f"no git remote {remote!r}; pass --remote")
-    scratch = f"refs/mlops/base-{uuid.uuid4().hex[:12]}"
-    try:
-        git.run("fetch", "--quiet", "--no-tags", "--refmap=", remote, f"+refs/heads/{base}:{scratch}")
-        sha = git.rev_parse(scratch)
-    finally:
-        git.run("update-ref", "-d", scratch, check=False)
-    if sha is None:
-        raise OutsideError(f"could not fetch {base} from {remote}")
-    return sha
-
-
-def remote_branch_sha(git: Git, remote: str, branch: str) -> str | None:
-    output = git.run("ls-remote", remote, f"refs/heads/{branch}").strip()
-    return output.split()[0] if output else None
-
-
 def plan_only(root: Path, model: str, to_env: str, version: str | None, *, remote: str, base: str,
               allow_breaking: bool, kind: str, engine: Engine, validator: Validator,
               now: datetime | None = None) -> Plan:
@@ -323,7 +297,7 @@ def promote(root: Path, model: str, to_env: str, version: str | None, *, remote:
                 git.run("commit", "--quiet", "-m", plan.commit_message(), cwd=tree)
                 return _publish(git, remote, plan, scratch_branch, client)
         finally:
-            git.run("branch", "-D", scratch_branch, check=False)
+            git.cleanup("branch", "-D", scratch_branch)
 
 
 def _publish(git: Git, remote: str, plan: Plan, local_branch: str, client: Forge) -> Outcome:
@@ -332,45 +306,3 @@ def _publish(git: Git, remote: str, plan: Plan, local_branch: str, client: Forge
                                     title=plan.title, body=pull_request_body(plan, getattr(client, "web_url", None)),
                                     labels=plan.labels, reviewers=plan.reviewers)
     return Outcome(plan, pull_request, created, list(getattr(client, "warnings", [])))
-
-
-def publish(git: Git, remote: str, local_branch: str, client: Forge, *, branch: str, base: str, title: str,
-            body: str, labels: list[str], reviewers: list[str]) -> tuple[Any, bool]:
-    """Push `local_branch` to `branch` on the remote and open or update its pull request.
-
-    The push uses a lease on what the remote branch was a moment ago, so it never overwrites a
-    push it has not seen. If the pull request cannot be opened, the push is undone (the branch
-    deleted, or reset to what it was), so a failure leaves the remote as it was.
-    """
-    previous_sha = remote_branch_sha(git, remote, branch)
-    pushed_sha = git.rev_parse(local_branch) or ""
-    # pushing to the URL, not the remote's name, leaves the user's remote-tracking refs alone
-    target = git.run("remote", "get-url", "--push", remote).strip()
-    keep = f"refs/mlops/previous-{uuid.uuid4().hex[:12]}"
-    if previous_sha is not None:
-        git.run("fetch", "--quiet", "--no-tags", "--refmap=", remote, f"+refs/heads/{branch}:{keep}")
-    try:
-        lease = f"--force-with-lease=refs/heads/{branch}:{previous_sha or ''}"
-        git.run("push", "--quiet", lease, target, f"{local_branch}:refs/heads/{branch}")
-        try:
-            pull_request, created = client.open_or_update_pull_request(head=branch, base=base, title=title,
-                                                                       body=body, labels=labels, reviewers=reviewers)
-            return pull_request, bool(created)
-        except BaseException as error:
-            undone = _undo_push(git, target, branch, pushed_sha, keep if previous_sha is not None else None)
-            if isinstance(error, OutsideError):
-                if undone:
-                    raise OutsideError(f"{error}; the push of {branch} was undone, nothing changed") from None
-                raise OutsideError(f"{error}; the push of {branch} could NOT be undone: delete or reset that "
-                                   f"branch by hand (git push {remote} --delete {branch})") from None
-            raise
-    finally:
-        git.run("update-ref", "-d", keep, check=False)
-
-
-def _undo_push(git: Git, target: str, branch: str, pushed_sha: str, previous: str | None) -> bool:
-    """Delete the branch, or reset it to `previous`, only if it still is what this run pushed."""
-    lease = f"--force-with-lease=refs/heads/{branch}:{pushed_sha}"
-    if previous is None:
-        return git.ok("push", "--quiet", lease, target, "--delete", f"refs/heads/{branch}")
-    return git.ok("push", "--quiet", lease, target, f"{previous}:refs/heads/{branch}")
