@@ -273,6 +273,11 @@ def add_version(root: Path, config: Config, model: str, *, version: str, uri: st
     """
     path = require_model(root, model)
     file = catalog_path(model)
+    for link in (path.parent, path):
+        if link.is_symlink():  # replacing the file would replace the link, not what it points to
+            raise UsageError(f"{link.relative_to(root).as_posix()} is a symlink (to {os.readlink(link)!r}); "
+                             "mlops model add-version edits the catalog file itself: replace the link with the file",
+                             file=file)
     _check_arguments(file, version, uri, digest, commit, created)
     values = {**(recorded.metrics if recorded else {}), **parse_metrics(metrics, file)}
     text = decode_utf8(path.read_bytes(), file)

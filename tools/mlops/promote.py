@@ -11,6 +11,7 @@ worktree are removed, and a branch pushed in this run is deleted (or reset) on t
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 import tempfile
 import uuid
@@ -25,7 +26,7 @@ import yaml
 
 from . import catalog as catalog_module
 from . import config as config_module
-from . import gates
+from . import gates, symlinks
 from .config import Config, Target
 from .diff import ObjectChange, diff_objects, parse_objects
 from .errors import GateFailed, UsageError
@@ -130,12 +131,30 @@ def previous_pinned_version(git: Git, ref: str, path: str) -> str | None:
 
 @contextmanager
 def extracted_tree(git: Git, sha: str) -> Iterator[Path]:
-    """The files of a commit in a temporary folder: no git state, no branch, nothing to clean in the repo."""
+    """The files of a commit in a temporary folder: no git state, no branch, nothing to clean in the repo.
+
+    Its symlinks are as committed; one that Argo CD would refuse stops the promotion here, with
+    the same words as `mlops validate`.
+    """
     archive = git.run_bytes("archive", "--format=tar", sha)
     with tempfile.TemporaryDirectory(prefix="mlops-plan-") as scratch:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(scratch, filter="data")
+            symlinks.extract(tar, Path(scratch))
+        refused = next((link for link in symlinks.links_in_tree(Path(scratch)) if link.out_of_bounds), None)
+        if refused is not None:
+            raise GateFailed(f"{refused.problem}; {refused.fix}; nothing was changed")
         yield Path(scratch)
+
+
+def _check_pin_is_a_file(tree_root: Path, path: str) -> None:
+    """Refuse a pin reached through a symlink: writing it would rewrite the file the link points to."""
+    through = [tree_root / Path(*Path(path).parts[:depth]) for depth in range(1, len(Path(path).parts) + 1)]
+    link = next((candidate for candidate in through if candidate.is_symlink()), None)
+    if link is not None:
+        name = link.relative_to(tree_root).as_posix()
+        raise UsageError(f"{name} is a symlink (to {os.readlink(link)!r}): the pin {path} must be a file of its own, "
+                         "or promoting one environment would rewrite another's; replace the link with a copy",
+                         file=path)
 
 
 def make_plan(tree_root: Path, prefix: str, git: Git, base_sha: str, base: str, model_name: str, to_env: str,
@@ -162,6 +181,7 @@ def make_plan(tree_root: Path, prefix: str, git: Git, base_sha: str, base: str, 
                          f"known: {', '.join(sorted(models)) or 'none'}")
     previous = cfg.previous_environment(target.name)
     path = pin_path(target, model_name)
+    _check_pin_is_a_file(tree_root, path)
     current_version = pin_version(_read(tree_root / path))
     previous_version = pin_version(_read(tree_root / pin_path(previous, model_name))) if previous else None
 

@@ -30,6 +30,9 @@ BUILTIN_RULES: dict[str, RuleInfo] = {
         RuleInfo("kustomize-reference", "A kustomization names a missing path or one outside the repository",
                  "Fix the path; keep every base inside the repository."),
         RuleInfo("render", "kustomize failed to render a target", "Run kustomize on the folder to see the error."),
+        RuleInfo("symlink-out-of-bounds", "A symlink is absolute or points outside the repository",
+                 "Argo CD's repo-server then refuses to render any Application of the repository; replace the "
+                 "link with the file, or with a relative link that stays inside the repository."),
         RuleInfo("object-shape", "A rendered document is not a Kubernetes object",
                  "Every document needs apiVersion, kind and metadata.name."),
         RuleInfo("waiver-reason", "A waiver annotation names no reason or an unknown rule",

@@ -20,6 +20,7 @@ from .kustomize import Engine, RenderResult, render
 from .manifests import Manifest, SourceIndex, parse_rendered
 from .origins import OriginIndex
 from .schemas.store import SchemaStore
+from .symlinks import findings as symlink_findings
 from .yamlsource import SourceDocument, check_text, could_be_alias_bomb, decode_utf8, load_file
 
 #: Called with every target's objects once schemas are checked; returns more findings.
@@ -169,7 +170,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
     chosen = {target.name for target in targets}
     run = ValidationRun(config=config, targets=targets, sources=SourceIndex(root))
     context = [*targets, *(t for t in config.all_targets if t.name not in chosen)]
-    findings: list[Finding] = []
+    findings: list[Finding] = symlink_findings(root)  # Argo CD renders nothing of a repository with one
     kustomizations: dict[Path, SourceDocument] = {}
     checked: dict[Path, list[Finding]] = {}
     identities: dict[Path, list[tuple[str, str, str | None]]] = {}
