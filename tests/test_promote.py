@@ -58,6 +58,7 @@ def workspace(tmp_path: Path, repo_root: Path, shared_schemas: Path, monkeypatch
     monkeypatch.setenv("GITHUB_TOKEN", "test-token")
     monkeypatch.delenv("GH_TOKEN", raising=False)
     monkeypatch.delenv("GITHUB_SERVER_URL", raising=False)
+    github.git_remote = remote  # GitHub "hosts" the bare repository: its merge button merges there
     yield clone, remote
 
 
@@ -103,7 +104,6 @@ def test_dev_to_test_to_prod(workspace: tuple[Path, Path], github: Any, monkeypa
     state = Git(clone).state()
 
     # dev -> test: 1.2.0 runs in dev, test runs 1.1.0
-    monkeypatch.setenv("GIT_COMMITTER_DATE", days_ago(4))  # the promotion commit, merged four days ago
     result = mlops(clone, "promote", "fraud-detection", "--to", "test", "--output", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -119,13 +119,13 @@ def test_dev_to_test_to_prod(workspace: tuple[Path, Path], github: Any, monkeypa
     assert message.startswith("promote fraud-detection 1.2.0 to test")
     assert "Model: fraud-detection\nVersion: 1.2.0\nFrom: dev\nTo: test" in message
     assert Git(clone).state() == state  # the user's work and branches never moved
-    merge(remote, branch)
-    monkeypatch.delenv("GIT_COMMITTER_DATE")
+    github.merge(pull["number"], merged_at=datetime.now(UTC) - timedelta(days=4))
 
-    # test -> prod: soak 72h in test is met (the pin changed four days ago)
+    # test -> prod: soak 72h in test is met (GitHub merged the pin four days ago)
     result = mlops(clone, "promote", "fraud-detection", "--to", "prod")
     assert result.exit_code == 0, result.output
-    assert "gate soak      pass" in result.stdout
+    assert "gate soak      pass    1.2.0 pinned in test for 4d" in result.stdout
+    assert "merge of pull request #1" in result.stdout
     prod_branch = "mlops/promote/fraud-detection-prod-1.2.0"
     assert 'app.kubernetes.io/version: "1.2.0"' in read_remote_pin(remote, prod_branch, "prod")
     assert len(github.pulls) == 2
@@ -168,11 +168,12 @@ def test_soak_not_yet_met(workspace: tuple[Path, Path], github: Any) -> None:  #
     clone, remote = workspace
     result = mlops(clone, "promote", "fraud-detection", "--to", "test")
     assert result.exit_code == 0, result.output
-    merge(remote, "mlops/promote/fraud-detection-test-1.2.0")  # merged just now
+    github.merge(1)  # merged just now
     state, refs = Git(clone).state(), remote_refs(remote)
     result = mlops(clone, "promote", "fraud-detection", "--to", "prod")
     assert result.exit_code == 1
     assert "gate soak      FAIL" in result.stdout and "needs 3d" in result.stdout
+    assert "merge of pull request #1" in result.stdout
     assert_untouched(clone, remote, state, refs)
 
 

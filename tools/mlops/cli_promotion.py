@@ -153,7 +153,9 @@ def promote(model: str, environment: str, version: str | None, **options: Any) -
       order      the version runs in the environment before ENV now
       metrics    every threshold of ENV in the catalog holds (a missing metric fails)
       signature  same inputs/outputs as the version ENV runs (else --allow-breaking)
-      soak       pinned in the previous environment on the base branch long enough (git history)
+      soak       pinned in the previous environment on the base branch long enough, counted
+                 from GitHub's merge time of the pull request that pinned it (the commit
+                 date is a labelled fallback; a gate with soak.source: pull-request refuses it)
     The pin file overlays/ENV/models/MODEL.yaml is written in a temporary worktree, ENV is
     rendered before and after and validated, and the commit is pushed to
     mlops/promote/MODEL-ENV-VERSION. Running it again updates the same pull request. Whatever

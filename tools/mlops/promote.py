@@ -20,13 +20,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
 from . import catalog as catalog_module
 from . import config as config_module
-from . import gates, symlinks
+from . import gates, soak, symlinks
 from .config import Config, Target
 from .diff import ObjectChange, diff_objects, parse_objects
 from .errors import GateFailed, UsageError
@@ -39,6 +39,10 @@ from .yamlsource import FastLoader
 
 VERSION_LABEL = "app.kubernetes.io/version"
 BRANCH_PREFIX = "mlops/promote/"
+
+
+class PromotionForge(Forge, soak.MergedPulls, Protocol):
+    """A forge that opens pull requests and says when earlier ones were merged (the soak gate)."""
 
 
 #: Validates one environment of a checked-out tree; returns its findings.
@@ -107,16 +111,6 @@ def pin_version(text: str | None) -> str | None:
     return str(value) if value is not None else None
 
 
-def pinned_since(git: Git, ref: str, path: str, version: str) -> datetime | None:
-    """When the pin at `path` on `ref` started to name `version` (None if it does not now)."""
-    since = None
-    for commit in git.history(ref, path):
-        if pin_version(git.show(commit.sha, path)) != version:
-            break
-        since = commit.date
-    return since
-
-
 def previous_pinned_version(git: Git, ref: str, path: str) -> str | None:
     """The version the pin named before its current one, from its git history."""
     current = None
@@ -159,11 +153,12 @@ def _check_pin_is_a_file(tree_root: Path, path: str) -> None:
 
 def make_plan(tree_root: Path, prefix: str, git: Git, base_sha: str, base: str, model_name: str, to_env: str,
               version: str | None, allow_breaking: bool, kind: str = "promote",
-              now: datetime | None = None) -> Plan:
+              now: datetime | None = None, pulls: soak.MergedPulls | None = None) -> Plan:
     """Check every gate against the base branch's catalog and pins (in `tree_root`).
 
     `prefix` is where the mlops root sits in the git repository ("" or "sub/folder/"), so that
-    pin files can be looked up in git history.
+    pin files can be looked up in git history. `pulls` answers when the pin of the previous
+    environment was merged (None in a dry run, which asks GitHub nothing).
     """
     now = now or datetime.now(UTC)
     cfg = config_module.load(tree_root)
@@ -217,10 +212,14 @@ def make_plan(tree_root: Path, prefix: str, git: Git, base_sha: str, base: str, 
     if kind == "rollback":
         results.append(gates.skipped("soak", "skipped for a rollback"))
     else:
-        since = (pinned_since(git, base_sha, f"{prefix}{pin_path(previous, model_name)}",
-                              chosen) if previous else None)
-        results.append(gates.soak_gate(chosen, previous.name if previous else None, since,
-                                       gate.soak if gate else None, now))
+        pinned = None
+        if previous is not None and gate is not None and gate.soak:
+            start = soak.pin_commit(git, base_sha, f"{prefix}{pin_path(previous, model_name)}", chosen, pin_version)
+            branches = [f"{BRANCH_PREFIX}{model_name}-{previous.name}-{chosen}"]
+            pinned = soak.since(start, base, branches, pulls) if start is not None else None
+        results.append(gates.soak_gate(chosen, previous.name if previous else None, pinned,
+                                       gate.soak if gate else None, now,
+                                       source=gate.soak_source if gate else soak.ANY, asked_github=pulls is not None))
     breaking = current_entry is not None and entry.signature_key(model) != current_entry.signature_key(model)
     return Plan(
         kind=kind, model=model_name, version=chosen, target=target, previous=previous,
@@ -293,14 +292,15 @@ def plan_only(root: Path, model: str, to_env: str, version: str | None, *, remot
 
 def promote(root: Path, model: str, to_env: str, version: str | None, *, remote: str, base: str,
             allow_breaking: bool, kind: str, engine: Engine, validator: Validator,
-            forge: Callable[[], Forge], now: datetime | None = None) -> Outcome:
+            forge: Callable[[], PromotionForge], now: datetime | None = None) -> Outcome:
     """Carry out a promotion or rollback; on any failure nothing the user owns has changed."""
     git = Git(root)
     prefix = git.prefix_of(root)
     client = forge()  # token and repository problems surface before anything is changed
     sha = fetch_base(git, remote, base)
     with extracted_tree(git, sha) as before:
-        plan = make_plan(before / prefix, prefix, git, sha, base, model, to_env, version, allow_breaking, kind, now)
+        plan = make_plan(before / prefix, prefix, git, sha, base, model, to_env, version, allow_breaking, kind, now,
+                         pulls=client)
         if not plan.passed:
             failed = ", ".join(r.name for r in plan.gate_results if not r.passed)
             raise GateFailed(f"gate(s) failed: {failed}; nothing was changed", plan=plan)
