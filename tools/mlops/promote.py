@@ -26,12 +26,13 @@ import yaml
 
 from . import catalog as catalog_module
 from . import config as config_module
-from . import gates, soak, symlinks
+from . import gates, interrupt, soak, symlinks
 from .config import Config, Target
 from .diff import ObjectChange, diff_objects, parse_objects
 from .errors import GateFailed, UsageError
 from .findings import Finding, Severity
 from .git import Git
+from .kustomization import find_kustomization, relative, walk
 from .kustomize import Engine, render_many
 from .pr_body import pull_request_body
 from .publish import Forge, fetch_base, publish
@@ -177,8 +178,8 @@ def make_plan(tree_root: Path, prefix: str, git: Git, base_sha: str, base: str, 
     previous = cfg.previous_environment(target.name)
     path = pin_path(target, model_name)
     _check_pin_is_a_file(tree_root, path)
-    current_version = pin_version(_read(tree_root / path))
-    previous_version = pin_version(_read(tree_root / pin_path(previous, model_name))) if previous else None
+    current_version = _pinned(tree_root, target, model_name)
+    previous_version = _pinned(tree_root, previous, model_name) if previous else None
 
     if kind == "rollback":
         chosen = version or previous_pinned_version(git, base_sha, f"{prefix}{path}")
@@ -231,15 +232,35 @@ def make_plan(tree_root: Path, prefix: str, git: Git, base_sha: str, base: str, 
     )
 
 
-def _read(path: Path) -> str | None:
+def _pinned(tree_root: Path, target: Target, model: str) -> str | None:
+    """The version pinned in an environment; a broken pin is named as broken, not as missing."""
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return None
+        pin = catalog_module.read_pin(tree_root, target, model)
+    except catalog_module.PinError as error:
+        raise UsageError(f"the pin of {model} in {target.name} cannot be read: {error}; fix it first "
+                         f"(`mlops validate {target.name}` reports it too)", file=error.file, line=error.line) from None
+    return pin.version if pin is not None else None
+
+
+def why_unchanged(tree_root: Path, plan: Plan) -> str:
+    """Why writing the pin changed nothing the environment renders: not wired in, or already pinned."""
+    target, model = plan.target, plan.model
+    kustomization = find_kustomization(tree_root / target.path)
+    read = walk(tree_root / target.path, tree_root).files
+    if (tree_root / plan.pin_path).resolve() not in read:
+        where = relative(kustomization, tree_root) if kustomization else f"{target.path}/kustomization.yaml"
+        return (f"{plan.pin_path} is not read by {target.path}, so pinning {model} there changes nothing Argo CD "
+                f"applies: add ../../models/{model} to the resources of {where} and `- path: models/{model}.yaml` "
+                "to its patches")
+    if plan.current_version == plan.version:
+        return f"{model} {plan.version} is already what {target.name} runs; nothing to promote"
+    return (f"pinning {model} {plan.version} in {plan.pin_path} changes nothing {target.path} renders: check that "
+            f"the pin patches InferenceService {model} (`mlops validate {target.name}`)")
 
 
 def render_changes(engine: Engine, before_root: Path, after_root: Path, target: Target) -> list[ObjectChange]:
     before, after = render_many(engine, [before_root / target.path, after_root / target.path])
+    interrupt.check()  # kustomize may have failed because the signal reached it too
     for result in (before, after):
         if result.error is not None:
             raise GateFailed(f"kustomize failed for {target.path}: {result.error}")
@@ -287,6 +308,8 @@ def plan_only(root: Path, model: str, to_env: str, version: str | None, *, remot
         if plan.passed:
             (after / prefix / plan.pin_path).write_text(plan.pin_text, encoding="utf-8")
             plan.changes = render_changes(engine, before / prefix, after / prefix, plan.target)
+            if not plan.changes:
+                raise GateFailed(why_unchanged(after / prefix, plan), plan=plan)
     return plan
 
 
@@ -310,8 +333,8 @@ def promote(root: Path, model: str, to_env: str, version: str | None, *, remote:
                 (tree / prefix / plan.pin_path).write_text(plan.pin_text, encoding="utf-8")
                 plan.changes = render_changes(engine, before / prefix, tree / prefix, plan.target)
                 if not plan.changes:
-                    raise GateFailed(f"{plan.model} {plan.version} is already what {plan.target.name} runs; "
-                                     "nothing to promote", plan=plan)
+                    raise GateFailed(why_unchanged(tree / prefix, plan), plan=plan)
+                interrupt.check()
                 check_validation(validator, tree / prefix, plan.target)
                 git.run("add", "--", f"{prefix}{plan.pin_path}", cwd=tree)
                 git.run("commit", "--quiet", "-m", plan.commit_message(), cwd=tree)

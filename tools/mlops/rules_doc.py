@@ -33,6 +33,8 @@ BUILTIN_RULES: dict[str, RuleInfo] = {
         RuleInfo("symlink-out-of-bounds", "A symlink is absolute or points outside the repository",
                  "Argo CD's repo-server then refuses to render any Application of the repository; replace the "
                  "link with the file, or with a relative link that stays inside the repository."),
+        RuleInfo("empty-resource", "A file listed under resources holds no object",
+                 "kustomize adds nothing for it and says nothing; write the object or remove the entry."),
         RuleInfo("object-shape", "A rendered document is not a Kubernetes object",
                  "Every document needs apiVersion, kind and metadata.name."),
         RuleInfo("waiver-reason", "A waiver annotation names no reason or an unknown rule",

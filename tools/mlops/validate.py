@@ -12,6 +12,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import yaml
+
 from .config import Config, Target
 from .errors import MlopsError
 from .findings import Finding, Severity
@@ -21,7 +23,7 @@ from .manifests import Manifest, SourceIndex, parse_rendered
 from .origins import OriginIndex
 from .schemas.store import SchemaStore
 from .symlinks import findings as symlink_findings
-from .yamlsource import SourceDocument, check_text, could_be_alias_bomb, decode_utf8, load_file
+from .yamlsource import FastLoader, SourceDocument, check_text, could_be_alias_bomb, decode_utf8, load_file
 
 #: Called with every target's objects once schemas are checked; returns more findings.
 PolicyHook = Callable[["ValidationRun"], list[Finding]]
@@ -78,6 +80,36 @@ def _file_findings(path: Path, repo_root: Path) -> list[Finding]:
         return []
     return [Finding(problem.rule, Severity.ERROR, problem.message, file=display, line=problem.line, fix=problem.fix)
             for problem in check_text(text) if problem.rule == "yaml-alias-bomb"]
+
+
+def _empty_resources(target: Target, tree: KustomizeTree, repo_root: Path,
+                     empty: dict[Path, bool]) -> list[Finding]:
+    """Resource files that hold no object: kustomize accepts them and adds nothing, without a word.
+
+    An empty file in `resources` is a file whose content was lost (a truncated save, a bad
+    merge) or one never written: either way the objects a reviewer expects are not applied.
+    `empty` keeps each file's verdict for the run.
+    """
+    findings = []
+    for reference in tree.references:
+        path = reference.resolved
+        if reference.field != "resources" or path is None or not path.is_file():
+            continue
+        if path not in empty:
+            try:
+                nodes = yaml.compose_all(path.read_text(encoding="utf-8"), Loader=FastLoader)
+                empty[path] = all(node is None or node.tag == "tag:yaml.org,2002:null" for node in nodes)
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                empty[path] = False  # unreadable or malformed: the source checks say so
+        if empty[path]:
+            findings.append(Finding(
+                "empty-resource", Severity.ERROR,
+                f"{relative(path, repo_root)} holds no object, so {reference.kustomization}:{reference.line} adds "
+                "nothing to the render (kustomize says nothing about it)",
+                file=relative(path, repo_root), line=1, environment=target.name,
+                fix=f"write the object(s) it should hold, or remove {reference.value} from the resources of "
+                    f"{reference.kustomization}"))
+    return findings
 
 
 def _render_failure(target: Target, result: RenderResult, tree: KustomizeTree, repo_root: Path) -> list[Finding]:
@@ -173,6 +205,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
     findings: list[Finding] = symlink_findings(root)  # Argo CD renders nothing of a repository with one
     kustomizations: dict[Path, SourceDocument] = {}
     checked: dict[Path, list[Finding]] = {}
+    empty: dict[Path, bool] = {}
     identities: dict[Path, list[tuple[str, str, str | None]]] = {}
     # kustomize runs in other processes: each root is submitted as soon as its sources are checked,
     # and each result is read while the others still render.
@@ -182,7 +215,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
             tree = walk(root / target.path, root, kustomizations)
             run.trees[target.name] = tree
             blocking = _source_findings(target, tree, root, checked)
-            findings += blocking
+            findings += blocking + _empty_resources(target, tree, root, empty)
             if not blocking:
                 pending[pool.submit(render, engine, root / target.path)] = target
         for future in as_completed(pending):
