@@ -11,13 +11,14 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from . import __version__
+from . import __version__, interrupt
 from . import config as config_module
 from . import diff as diff_module
 from .errors import MlopsError, OutsideError
@@ -71,6 +72,17 @@ def handle_errors(command: F) -> F:
             sys.exit(int(ExitCode.OUTSIDE_FAILURE))
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def stopping_at_safe_points() -> Iterator[None]:
+    """`interrupt.stopping_at_safe_points` for one command; a signal the work outran is a warning."""
+    with interrupt.stopping_at_safe_points():
+        yield
+        late = interrupt.received()
+    if late is not None:
+        click.echo(f"mlops: warning: {interrupt.signal_name(late)} arrived while the work was being completed; "
+                   "it was completed first", err=True)
 
 
 def repo_option(command: F) -> F:
@@ -255,13 +267,14 @@ def diff_command(environments: tuple[str, ...], base: str | None, repo: Path | N
     cfg = _load_config(repo)
     engine = find_engine()
     if base is not None and not environments:
-        _diff_every_target(cfg, base, output_format)
+        with stopping_at_safe_points():  # the base is checked out in a temporary worktree
+            _diff_every_target(cfg, base, output_format)
         return
     if base is not None:
         if len(environments) != 1:
             raise MlopsError("with --base, name one environment, or none for every environment and target")
         (target,) = cfg.select(environments)
-        with Git(cfg.root).snapshot(base) as snapshot:
+        with stopping_at_safe_points(), Git(cfg.root).snapshot(base) as snapshot:
             relative_root = cfg.root.relative_to(Git(cfg.root).toplevel())
             old, new = render_many(engine, [snapshot / relative_root / target.path, cfg.root / target.path])
         labels = (base, "working tree")
@@ -288,15 +301,27 @@ def diff_command(environments: tuple[str, ...], base: str | None, repo: Path | N
 
 
 def _diff_every_target(cfg: config_module.Config, base: str, output_format: str) -> None:
-    """`mlops diff --base REF`: every environment and target, for the pull-request comment."""
-    results = diff_module.changes_against(cfg, find_engine(), base)
+    """`mlops diff --base REF`: every environment and target, for the pull-request comment.
+
+    In Markdown, a side that does not render is a comment too ("render failed at SHA", exit 1),
+    so that the workflow replaces the previous preview instead of leaving it standing.
+    """
+    try:
+        results = diff_module.changes_against(cfg, find_engine(), base)
+    except diff_module.RenderFailed as failure:
+        if output_format != "markdown":
+            raise
+        click.echo(diff_module.render_failed_markdown(failure, base, diff_module.revisions(cfg, base)), nl=False)
+        click.echo(f"mlops: {failure.one_line()}", err=True)
+        sys.exit(int(ExitCode.FINDINGS))
     if output_format == "json":
         click.echo(json.dumps([{"target": r.name, "environment": r.is_environment,
                                 "changes": [{"status": c.status, "kind": c.kind, "namespace": c.namespace or None,
                                              "name": c.name, "diff": c.diff} for c in r.changes]}
                                for r in results], indent=2))
     elif output_format == "markdown":
-        click.echo(diff_module.render_markdown_all(results, base, limit=COMMENT_BUDGET), nl=False)
+        click.echo(diff_module.render_markdown_all(results, base, limit=COMMENT_BUDGET,
+                                                   revisions=diff_module.revisions(cfg, base)), nl=False)
     else:
         for target_changes in results:
             click.echo(diff_module.render_text(target_changes.changes, f"{target_changes.name}: {base} → working tree"),

@@ -12,34 +12,31 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from . import interrupt
 from . import promote as promote_module
 from . import status as status_module
-from .cli import EPILOG_EXIT, F, _load_config, _validator, handle_errors, main, repo_option, schema_options
+from .cli import (
+    EPILOG_EXIT,
+    F,
+    _load_config,
+    _validator,
+    handle_errors,
+    main,
+    repo_option,
+    schema_options,
+    stopping_at_safe_points,
+)
 from .diff import render_text
 from .errors import GateFailed, MlopsError, UsageError
 from .findings import ExitCode
 from .git import Git
 from .kustomize import find_engine
 from .promote import Outcome, Plan
-
-
-@contextmanager
-def stopping_at_safe_points() -> Iterator[None]:
-    """`interrupt.stopping_at_safe_points` for one command; a signal the work outran is a warning."""
-    with interrupt.stopping_at_safe_points():
-        yield
-        late = interrupt.received()
-    if late is not None:
-        click.echo(f"mlops: warning: {interrupt.signal_name(late)} arrived while the work was being completed; "
-                   "it was completed first", err=True)
 
 
 def _forge_factory(root: Path, remote: str) -> Callable[[], Any]:
