@@ -309,3 +309,25 @@ def test_status_matrix(workspace: tuple[Path, Path], github: Any) -> None:  # no
     cell = table["models"]["fraud-detection"]["test"]
     assert cell["version"] == "1.1.0" and cell["since"] is not None
     assert table["models"]["fraud-detection"]["dev"]["version"] == "1.2.0"
+
+
+def test_the_body_names_who_asked_for_the_promotion_in_a_workflow() -> None:
+    """The author is the bot that opened it: the body says whose request it was, so that person's
+    approval is not taken for a second opinion."""
+    from mlops.pr_body import requested_by
+
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "bot", "GITHUB_TRIGGERING_ACTOR": "alice",
+           "GITHUB_RUN_ID": "42", "GITHUB_REPOSITORY": "example-org/repo", "GITHUB_SERVER_URL": "https://github.com"}
+    assert requested_by(env) == "@alice in [run 42](https://github.com/example-org/repo/actions/runs/42)"
+    assert requested_by({"GITHUB_ACTOR": "alice"}) is None  # outside GitHub Actions: the author is a person
+
+
+def test_a_promotion_from_a_workflow_says_whose_request_it_was(workspace: tuple[Path, Path], github: Any,  # noqa: F811
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    clone, _ = workspace
+    for key, value in {"GITHUB_ACTIONS": "true", "GITHUB_TRIGGERING_ACTOR": "alice", "GITHUB_RUN_ID": "42"}.items():
+        monkeypatch.setenv(key, value)
+    assert mlops(clone, "promote", "fraud-detection", "--to", "test").exit_code == 0
+    (pull,) = github.pulls.values()
+    assert f" for @alice in [run 42]({github.url}/" not in pull["body"]  # the server is GitHub's, not the API's
+    assert "for @alice in [run 42](https://github.com/example-org/rhoai-mlops-gitops/actions/runs/42)" in pull["body"]

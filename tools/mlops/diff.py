@@ -268,7 +268,7 @@ def changes_against(cfg: Config, engine: Engine, base: str) -> list[TargetChange
             if rendering is not None and rendering.error is not None:
                 raise RenderFailed(target.name, target.path, side, rendering.error)
         before = parse_objects(old.output) if old is not None else {}
-        changes = diff_objects(before, parse_objects(new.output), (base, "working tree"))
+        changes = diff_objects(before, parse_objects(new.output), (_base_label(base), "working tree"))
         results.append(TargetChanges(target.name, target.is_environment, changes))
     return results
 

@@ -34,7 +34,7 @@ from .findings import Finding, Severity
 from .git import Git
 from .kustomization import find_kustomization, relative, walk
 from .kustomize import Engine, render_many
-from .pr_body import pull_request_body
+from .pr_body import pull_request_body, requested_by
 from .publish import Forge, fetch_base, publish
 from .yamlsource import FastLoader
 
@@ -346,6 +346,7 @@ def promote(root: Path, model: str, to_env: str, version: str | None, *, remote:
 def _publish(git: Git, remote: str, plan: Plan, local_branch: str, client: Forge) -> Outcome:
     """Push the promotion branch and open its pull request (see `publish`)."""
     pull_request, created = publish(git, remote, local_branch, client, branch=plan.branch, base=plan.base,
-                                    title=plan.title, body=pull_request_body(plan, getattr(client, "web_url", None)),
+                                    title=plan.title, body=pull_request_body(plan, getattr(client, "web_url", None),
+                                                                             requested_by(os.environ)),
                                     labels=plan.labels, reviewers=plan.reviewers)
     return Outcome(plan, pull_request, created, list(getattr(client, "warnings", [])))
