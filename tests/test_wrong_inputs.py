@@ -153,3 +153,25 @@ def test_a_file_with_an_object_is_not_empty(tmp_path: Path, shared_schemas: Path
     write(repo, {"overlays/dev/extra/kustomization.yaml": "resources: []\n"})
     shutil.rmtree(repo / "overlays/dev/extra")
     assert [f for f in validate(repo, "--no-policies") if f["rule"] == "empty-resource"] == []
+
+
+def test_an_unexpected_exception_is_one_line_and_exit_3(template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in mlops must still end in one line (and the undo paths, which run on any exception)."""
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise KeyError("versions")
+
+    monkeypatch.setattr("mlops.status.collect", broken)
+    result = CliRunner().invoke(main, ["status", "--repo", str(template)])
+    assert result.exit_code == 3
+    assert one_line(result.stderr) == ("mlops: unexpected error: KeyError: 'versions' (a bug in mlops: please report "
+                                       "it); nothing was changed")
+
+
+def test_ctrl_c_in_a_command_that_changes_nothing_is_one_line(template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("mlops.cli.run_validation", interrupted)
+    result = CliRunner().invoke(main, ["validate", "--repo", str(template)])
+    assert result.exit_code == 3
+    assert one_line(result.stderr) == "mlops: interrupted by SIGINT; nothing was changed"

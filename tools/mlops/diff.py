@@ -184,14 +184,14 @@ def render_markdown(changes: list[ObjectChange], heading: str, limit: int | None
         text += f"| … | {len(changes) - listed} more object(s), named below |\n"
     text += "\n"  # GitHub needs a blank line between a table and HTML
     omitted: list[str] = [c.title for c in changes[listed:]]
-    waiting = sum(len(c.title) + 4 for c in changes[:listed])  # the names still to be noted, at most
+    # room for the note: the names omitted so far and, at most, those of every diff still to come
+    names = sum(len(change.title) + 4 for change in changes)
     for change in changes[:listed]:
-        waiting -= len(change.title) + 4
         block = _block(change)
-        names = sum(len(title) + 4 for title in omitted) + waiting
         if len(text) + len(block) + min(names + _NOTE_ROOM, limit // 2) > limit:
             omitted.append(change.title)
             continue
+        names -= len(change.title) + 4  # shown: its name needs no room in the note
         text += block
     if omitted:
         left_out = set(omitted)
