@@ -14,10 +14,13 @@ from __future__ import annotations
 import copy
 import http.server
 import json
+import os
 import re
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -109,6 +112,25 @@ class Fault:
     times: int
 
 
+@dataclass(frozen=True)
+class RawAnswer:
+    """An answer sent byte for byte, whatever the contract says: HTML from a proxy, cut-off JSON."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+
+@dataclass
+class Hold:
+    """A request kept waiting: `reached` is set when it arrives, it is answered once `release` is set."""
+
+    method: str
+    path: re.Pattern[str]
+    reached: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
 @dataclass
 class StandIn:
     """State and contract checks; `serve` runs it on loopback."""
@@ -125,10 +147,60 @@ class StandIn:
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
     identity: str = "mlops-bot"  # the account the token acts as: GET /user, author of new comments
     lock: threading.Lock = field(default_factory=threading.Lock)
+    raw: list[tuple[str, re.Pattern[str], RawAnswer]] = field(default_factory=list)
+    holds: list[Hold] = field(default_factory=list)
+    #: the bare repository GitHub "hosts": PUT .../merge merges there, as GitHub's merge button does
+    git_remote: Path | None = None
 
     def fail_next(self, method: str, path_regex: str, status: int, body: dict[str, Any] | None = None,
                   times: int = 1) -> None:
         self.faults.append(Fault(method, re.compile(path_regex), status, body, times))
+
+    def answer_next(self, method: str, path_regex: str, answer: RawAnswer) -> None:
+        """Answer the next matching request with `answer` instead of the contract's JSON."""
+        self.raw.append((method, re.compile(path_regex), answer))
+
+    def hold(self, method: str, path_regex: str) -> Hold:
+        """Keep the next matching request waiting until the test releases it."""
+        held = Hold(method, re.compile(path_regex))
+        self.holds.append(held)
+        return held
+
+    def _wait_if_held(self, method: str, path: str) -> None:
+        for held in self.holds:
+            if held.method == method and held.path.search(path) and not held.reached.is_set():
+                held.reached.set()
+                held.release.wait(timeout=60)
+                return
+
+    def merge(self, number: int, *, merged_at: datetime | None = None, method: str = "merge") -> str:
+        """Merge pull request `number` into its base in `git_remote`, as GitHub does; returns the new commit.
+
+        `merged_at` (default: now) is both the pull request's `merged_at` and the committer date of
+        the commit GitHub writes, so a test can say "merged four days ago".
+        """
+        assert self.git_remote is not None, "set github.git_remote to the bare repository first"
+        pull = self.pulls[number]
+        when = (merged_at or datetime.now(UTC)).astimezone(UTC)
+        env = {**os.environ, "GIT_COMMITTER_DATE": when.isoformat(), "GIT_AUTHOR_DATE": when.isoformat(),
+               "GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.com"}
+
+        def git(*args: str) -> str:
+            return subprocess.run(["git", *args], cwd=self.git_remote, env=env, check=True, capture_output=True,
+                                  text=True).stdout.strip()
+
+        base, head = pull["base"]["ref"], pull["head"]["ref"]
+        base_sha, head_sha = git("rev-parse", f"refs/heads/{base}"), git("rev-parse", f"refs/heads/{head}")
+        tree = git("merge-tree", "--write-tree", base_sha, head_sha).splitlines()[0]
+        if method == "squash":
+            sha = git("commit-tree", tree, "-p", base_sha, "-m", f"{pull['title']} (#{number})")
+        else:
+            sha = git("commit-tree", tree, "-p", base_sha, "-p", head_sha, "-m",
+                      f"Merge pull request #{number} from {OWNER}/{head}\n\n{pull['title']}")
+        git("update-ref", f"refs/heads/{base}", sha, base_sha)
+        stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        pull.update(state="closed", merged=True, merged_at=stamp, closed_at=stamp, merge_commit_sha=sha)
+        return sha
 
     # -- contract -------------------------------------------------------------------------
 
@@ -195,6 +267,7 @@ class StandIn:
     def handle(self, method: str, raw_path: str, body: Any) -> tuple[int, Any]:
         parts = urlsplit(raw_path)
         query = parse_qs(parts.query)
+        self._wait_if_held(method, parts.path)
         with self.lock:
             self.requests.append((method, parts.path, query, body))
             for operation in self.operations:
@@ -210,6 +283,10 @@ class StandIn:
                 if fault.method == method and fault.path.search(parts.path) and fault.times > 0:
                     fault.times -= 1
                     return fault.status, fault.body or _error_body(fault.status)
+            for index, (raw_method, pattern, answer) in enumerate(self.raw):
+                if raw_method == method and pattern.search(parts.path):
+                    del self.raw[index]
+                    return answer.status, answer
             if f"{params.get('owner')}/{params.get('repo')}" != self.repository and "owner" in params:
                 return 404, _error_body(404)
             return self._respond(operation, *self._dispatch(operation, params, query, body))
@@ -264,6 +341,11 @@ class StandIn:
                 if name in body:
                     pull[name] = body[name]
             return 200, pull
+        if key == ("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge"):
+            if pull["state"] != "open":
+                return 405, {"message": "Pull Request is not mergeable", "documentation_url": "https://docs.github.com/rest"}
+            sha = self.merge(number, method=(body or {}).get("merge_method") or "merge")
+            return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
         if key == ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels"):
             names = body.get("labels", []) if isinstance(body, dict) else body
             for name in names:
@@ -299,7 +381,8 @@ class StandIn:
         pull = example(operation.response_schema(201) or {})
         html = f"https://github.example/{self.repository}/pull/{number}"
         pull.update(number=number, id=number, title=body.get("title", ""), body=body.get("body"), state="open",
-                    html_url=html, labels=[], draft=bool(body.get("draft", False)))
+                    html_url=html, labels=[], draft=bool(body.get("draft", False)), merged=False, merged_at=None,
+                    closed_at=None, merge_commit_sha=None)
         for side in ("head", "base"):
             ref = copy.deepcopy(pull[side])
             ref.update(ref=body[side], label=f"{OWNER}:{body[side]}", sha="0" * 40)
@@ -341,12 +424,20 @@ def _handler(standin: StandIn) -> type[http.server.BaseHTTPRequestHandler]:
             if self.headers.get("Authorization", "") == "":
                 standin.violations.append(f"{self.command} {self.path}: no Authorization header")
             status, answer = standin.handle(self.command, self.path, body)
-            data = json.dumps(answer).encode() if answer is not None else b""
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            content_type = "application/json; charset=utf-8"
+            if isinstance(answer, RawAnswer):
+                content_type, data = answer.content_type, answer.body
+            else:
+                data = json.dumps(answer).encode() if answer is not None else b""
+            try:
+                self.send_response(status)
+                if content_type:
+                    self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up waiting (a test interrupted it): nobody to answer
 
         do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
 

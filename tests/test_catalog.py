@@ -71,7 +71,8 @@ def test_template_catalog_is_valid_and_typed(repo_root: Path) -> None:
     assert entry.signature_key(fraud) == fraud.signature
     prod = fraud.gates["prod"]
     assert [t.description for t in prod.metrics] == [">= 0.96", ">= 0.84", ">= 0.78", "<= 20"]
-    assert prod.soak == timedelta(hours=72)
+    assert prod.soak == timedelta(hours=72) and prod.soak_source == "pull-request"
+    assert models["granite-3-3-2b-instruct"].gates["prod"].soak_source == "any"  # `soak: 168h`
     assert "example-org/payments-ml" in prod.reviewers
     assert fraud.gates["dev"].metrics == () and fraud.gates["dev"].soak is None
     assert models["granite-3-3-2b-instruct"].format == "vLLM"  # exactly the InferenceService's modelFormat
@@ -102,7 +103,8 @@ BROKEN = [
     ("created-real-date", 'created: "2025-05-19"', 'created: "2025-02-30"', "versions[1].created",
      "not a real date"),
     ("metric-name", 'auc: ">= 0.95"', '"AUC score": ">= 0.95"', "gates.test.metrics.AUC score", "metric name"),
-    ("soak", "soak: 72h", "soak: 3 days", "gates.prod.soak", "duration"),
+    ("soak", "duration: 72h", "duration: 3 days", "gates.prod.soak", "duration"),
+    ("soak-source", "source: pull-request", "source: merge-time", "gates.prod.soak", "or a mapping"),
     ("reviewer", "reviewers: [example-org/payments-ml]", "reviewers: ['@octocat']", "gates.test.reviewers[0]",
      "GitHub login"),
     ("email", "email: payments-ml@example.org", "email: payments-ml", "owners[0].email", "email address"),

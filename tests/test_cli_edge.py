@@ -34,7 +34,7 @@ def test_an_unexpected_error_is_one_line_and_exit_3(tmp_path: Path, monkeypatch:
     result = CliRunner().invoke(main, ["validate", "--repo", str(repo)])
     assert result.exit_code == 3
     [line] = result.stderr.splitlines()
-    assert line.startswith("mlops: unexpected error (KeyError: 'surprise'); nothing was changed")
+    assert line.startswith("mlops: unexpected error: KeyError: 'surprise' (a bug in mlops")
     assert "--debug" in line
 
     debug = CliRunner().invoke(main, ["--debug", "validate", "--repo", str(repo)])

@@ -139,3 +139,114 @@ def test_a_diff_with_backticks_stays_inside_its_block() -> None:
     fence = text.split("<summary>", 1)[1].split("\n\n", 1)[1].split("diff\n", 1)[0]
     assert fence == "`````"  # one longer than the longest run of backticks in the diff
     assert text.rstrip().endswith(f"{fence}\n\n</details>")
+
+
+# -- the preview comment: secrets, the commits it describes, failures, what a cut leaves out --------
+
+SECRET = """\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: creds
+data:
+  kept: {kept}
+  rotated: {rotated}
+  {extra}
+stringData:
+  token: {token}
+"""
+VALUES = {"kept": "a2VwdC12YWx1ZQ==", "rotated": "b2xkLXZhbHVl", "extra": "dropped: ZHJvcHBlZA==",
+          "token": "plain-old-token"}
+NEW_VALUES = {"kept": "a2VwdC12YWx1ZQ==", "rotated": "bmV3LXZhbHVl", "extra": "added: YWRkZWQ=",
+              "token": "plain-new-token"}
+
+
+def test_secret_values_never_appear_only_whether_they_changed() -> None:
+    before = parse_objects(SECRET.format(**VALUES))
+    after = parse_objects(SECRET.format(**NEW_VALUES))
+    (change,) = diff_objects(before, after)
+    shown = render_markdown([change], "dev") + change.diff
+    for value in ["a2VwdC12YWx1ZQ==", "b2xkLXZhbHVl", "ZHJvcHBlZA==", "plain-old-token", "bmV3LXZhbHVl", "YWRkZWQ=",
+                  "plain-new-token"]:
+        assert value not in shown
+    lines = change.diff.splitlines()
+    assert "+  rotated: (redacted); changed" in lines and "-  rotated: (redacted)" in lines
+    assert "+  added: (redacted); added" in lines and "-  dropped: (redacted)" in lines
+    assert "+  token: (redacted); changed" in lines
+    assert not any("kept" in line for line in lines if line[:1] in "+-" and not line.startswith(("+++", "---")))
+
+
+def test_a_secret_that_did_not_change_is_not_listed() -> None:
+    same = parse_objects(SECRET.format(**VALUES))
+    assert diff_objects(same, parse_objects(SECRET.format(**VALUES))) == []
+
+
+def committed_repo(tmp_path: Path) -> tuple[Path, str]:
+    repo = simple_repo(tmp_path, {"deploy.yaml": DEPLOYMENT})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init")
+    return repo, git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_the_comment_names_the_head_and_base_commits(tmp_path: Path) -> None:
+    repo, main_sha = committed_repo(tmp_path)
+    git(repo, "checkout", "-q", "-b", "feature")
+    path = repo / "base/deploy.yaml"
+    path.write_text(path.read_text().replace("replicas: 1", "replicas: 2"))
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "two replicas")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    result = CliRunner().invoke(main, ["diff", "--repo", str(repo), "--base", "main", "--output", "markdown"])
+    assert result.exit_code == 0, result.output
+    assert f"Comparing head `{head[:12]}` with base `{main_sha[:12]}`." in result.stdout
+    # GitHub's test merge of the pull request (what actions/checkout gives a pull request) is named by its head
+    git(repo, "checkout", "-q", "--detach", "main")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "merge", "-q", "--no-ff", "-m", "test merge",
+        "feature")
+    merge = git(repo, "rev-parse", "HEAD").strip()
+    result = CliRunner().invoke(main, ["diff", "--repo", str(repo), "--base", main_sha, "--output", "markdown"])
+    assert result.stdout.startswith(f"### Rendered changes against `{main_sha[:12]}`\n")
+    assert (f"Comparing head `{head[:12]}` (rendered as GitHub's test merge `{merge[:12]}` into the base) with base "
+            f"`{main_sha[:12]}`.") in result.stdout
+
+
+@pytest.mark.parametrize("side", ["head", "base"])
+def test_a_failed_render_is_a_comment_naming_the_commit(tmp_path: Path, side: str) -> None:
+    repo, main_sha = committed_repo(tmp_path)
+    broken = "resources:\n  - deploy.yaml\n  - missing.yaml\n"
+    if side == "base":
+        (repo / "base/kustomization.yaml").write_text(broken)
+        git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "broken")
+        main_sha = git(repo, "rev-parse", "HEAD").strip()
+        git(repo, "checkout", "-q", "-b", "fix")
+        (repo / "base/kustomization.yaml").write_text("resources:\n  - deploy.yaml\n")
+        git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "fixed")
+    else:
+        (repo / "base/kustomization.yaml").write_text(broken)
+        git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "broken")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    base = "HEAD~1" if side == "head" else "main"
+    result = CliRunner().invoke(main, ["diff", "--repo", str(repo), "--base", base, "--output", "markdown"])
+    assert result.exit_code == 1, result.output
+    at = head if side == "head" else main_sha
+    assert result.stdout.startswith(f"### Rendered changes: render failed at `{at[:12]}`\n")
+    assert "missing.yaml" in result.stdout and "the earlier preview was replaced" in result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1 and "kustomize failed for overlays/dev" in result.stderr
+
+
+def test_a_cut_comment_names_every_object_it_left_out() -> None:
+    changes = _many_changes(60)
+    full = render_markdown(changes, "dev")
+    text = render_markdown(changes, "dev", limit=len(full) // 3)
+    assert len(text) <= len(full) // 3
+    shown = {change.title for change in changes if f"<code>{change.title}</code></summary>" in text}
+    note = text.split("_Diffs left out to fit the size limit", 1)[1]
+    assert shown and len(shown) < len(changes)
+    assert all(f"`{change.title}`" in note for change in changes if change.title not in shown)
+
+
+def test_a_comment_cut_to_a_few_rows_still_counts_the_rest() -> None:
+    changes = _many_changes(200)
+    text = render_markdown(changes, "dev", limit=2_000)
+    assert len(text) <= 2_000
+    assert "more object(s), named below" in text and " more._" in text

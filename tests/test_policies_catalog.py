@@ -21,7 +21,7 @@ from mlops.policies.catalog_rules import RULES
 from mlops.policies.engine import run_rules
 from policy_helpers import ENVIRONMENTS, check, make_context
 
-SCHEMA, PIN, ORDER, RUNTIME = RULES
+SCHEMA, PIN, ORDER, GATE_METRIC, RUNTIME = RULES
 FRAUD, GRANITE = "fraud-detection", "granite-3-3-2b-instruct"
 #: model -> (runtime, modelFormat.name, opendatahub.io/model-type), as in the template
 SERVING = {FRAUD: ("ovms-rest", "onnx", "predictive"), GRANITE: ("vllm-cuda", "vLLM", "generative")}

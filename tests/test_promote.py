@@ -60,6 +60,7 @@ def workspace(tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("GITHUB_TOKEN", "test-token")
     monkeypatch.delenv("GH_TOKEN", raising=False)
     monkeypatch.delenv("GITHUB_SERVER_URL", raising=False)
+    github.git_remote = remote  # GitHub "hosts" the bare repository: its merge button merges there
     yield clone, remote
 
 
@@ -105,7 +106,6 @@ def test_dev_to_test_to_prod(workspace: tuple[Path, Path], github: Any, monkeypa
     state = Git(clone).state()
 
     # dev -> test: 1.2.0 runs in dev, test runs 1.1.0
-    monkeypatch.setenv("GIT_COMMITTER_DATE", days_ago(4))  # the promotion commit, merged four days ago
     result = mlops(clone, "promote", "fraud-detection", "--to", "test", "--output", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -121,13 +121,13 @@ def test_dev_to_test_to_prod(workspace: tuple[Path, Path], github: Any, monkeypa
     assert message.startswith("promote fraud-detection 1.2.0 to test")
     assert "Model: fraud-detection\nVersion: 1.2.0\nFrom: dev\nTo: test" in message
     assert Git(clone).state() == state  # the user's work and branches never moved
-    merge(remote, branch)
-    monkeypatch.delenv("GIT_COMMITTER_DATE")
+    github.merge(pull["number"], merged_at=datetime.now(UTC) - timedelta(days=4))
 
-    # test -> prod: soak 72h in test is met (the pin changed four days ago)
+    # test -> prod: soak 72h in test is met (GitHub merged the pin four days ago)
     result = mlops(clone, "promote", "fraud-detection", "--to", "prod")
     assert result.exit_code == 0, result.output
-    assert "gate soak      pass" in result.stdout
+    assert "gate soak      pass    1.2.0 pinned in test for 4d" in result.stdout
+    assert "merge of pull request #1" in result.stdout
     prod_branch = "mlops/promote/fraud-detection-prod-1.2.0"
     assert 'app.kubernetes.io/version: "1.2.0"' in read_remote_pin(remote, prod_branch, "prod")
     assert len(github.pulls) == 2
@@ -170,11 +170,12 @@ def test_soak_not_yet_met(workspace: tuple[Path, Path], github: Any) -> None:  #
     clone, remote = workspace
     result = mlops(clone, "promote", "fraud-detection", "--to", "test")
     assert result.exit_code == 0, result.output
-    merge(remote, "mlops/promote/fraud-detection-test-1.2.0")  # merged just now
+    github.merge(1)  # merged just now
     state, refs = Git(clone).state(), remote_refs(remote)
     result = mlops(clone, "promote", "fraud-detection", "--to", "prod")
     assert result.exit_code == 1
     assert "gate soak      FAIL" in result.stdout and "needs 3d" in result.stdout
+    assert "merge of pull request #1" in result.stdout
     assert_untouched(clone, remote, state, refs)
 
 
@@ -227,7 +228,7 @@ def test_push_rejected_because_the_remote_moved(workspace: tuple[Path, Path], gi
     git(other, "commit", "-qm", "colleague")
     git(other, "push", "-q", "origin", branch)
     # what this run saw before the colleague's push: no branch yet
-    monkeypatch.setattr("mlops.promote.remote_branch_sha", lambda *args: None)
+    monkeypatch.setattr("mlops.publish.remote_branch_sha", lambda *args: None)
     state, refs = Git(clone).state(), remote_refs(remote)
     result = mlops(clone, "promote", "fraud-detection", "--to", "test")
     assert result.exit_code == 3, result.output
@@ -310,3 +311,25 @@ def test_status_matrix(workspace: tuple[Path, Path], github: Any) -> None:  # no
     cell = table["models"]["fraud-detection"]["test"]
     assert cell["version"] == "1.1.0" and cell["since"] is not None
     assert table["models"]["fraud-detection"]["dev"]["version"] == "1.2.0"
+
+
+def test_the_body_names_who_asked_for_the_promotion_in_a_workflow() -> None:
+    """The author is the bot that opened it: the body says whose request it was, so that person's
+    approval is not taken for a second opinion."""
+    from mlops.pr_body import requested_by
+
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "bot", "GITHUB_TRIGGERING_ACTOR": "alice",
+           "GITHUB_RUN_ID": "42", "GITHUB_REPOSITORY": "example-org/repo", "GITHUB_SERVER_URL": "https://github.com"}
+    assert requested_by(env) == "@alice in [run 42](https://github.com/example-org/repo/actions/runs/42)"
+    assert requested_by({"GITHUB_ACTOR": "alice"}) is None  # outside GitHub Actions: the author is a person
+
+
+def test_a_promotion_from_a_workflow_says_whose_request_it_was(workspace: tuple[Path, Path], github: Any,  # noqa: F811
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    clone, _ = workspace
+    for key, value in {"GITHUB_ACTIONS": "true", "GITHUB_TRIGGERING_ACTOR": "alice", "GITHUB_RUN_ID": "42"}.items():
+        monkeypatch.setenv(key, value)
+    assert mlops(clone, "promote", "fraud-detection", "--to", "test").exit_code == 0
+    (pull,) = github.pulls.values()
+    assert f" for @alice in [run 42]({github.url}/" not in pull["body"]  # the server is GitHub's, not the API's
+    assert "for @alice in [run 42](https://github.com/example-org/rhoai-mlops-gitops/actions/runs/42)" in pull["body"]

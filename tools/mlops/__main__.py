@@ -1,5 +1,5 @@
-"""`python -m mlops`: the same command as `mlops`, for scripts that run the tool of their interpreter."""
+"""`python -m mlops`: the same command as `mlops`, for a Python whose scripts are not on PATH."""
 
 from .cli import main
 
-main()
+main(prog_name="mlops")

@@ -129,6 +129,8 @@ class Gate:
     environment: str
     metrics: tuple[MetricThreshold, ...] = ()
     soak: timedelta | None = None  # least time pinned in the previous environment
+    #: where the start of that time may come from: "pull-request" (its merge time only) or "any"
+    soak_source: str = "any"
     reviewers: tuple[str, ...] = ()
 
 
@@ -398,6 +400,13 @@ def _signature(data: dict[str, Any]) -> Signature:
     return Signature(tensors(data["inputs"]), tensors(data["outputs"]))
 
 
+def _soak_duration(soak: Any) -> timedelta | None:
+    """`soak: 72h` or `soak: {duration: 72h, source: pull-request}` (schema-valid) to its duration."""
+    if soak is None:
+        return None
+    return parse_duration(soak["duration"] if isinstance(soak, dict) else soak)
+
+
 def _build(data: dict[str, Any], file: str, document: SourceDocument) -> Model:
     versions = tuple(
         Version(
@@ -413,7 +422,8 @@ def _build(data: dict[str, Any], file: str, document: SourceDocument) -> Model:
         environment: Gate(
             environment=environment,
             metrics=tuple(MetricThreshold.parse(metric, text) for metric, text in (gate.get("metrics") or {}).items()),
-            soak=parse_duration(gate["soak"]) if gate.get("soak") is not None else None,
+            soak=_soak_duration(gate.get("soak")),
+            soak_source=str(gate["soak"].get("source", "any")) if isinstance(gate.get("soak"), dict) else "any",
             reviewers=tuple(gate.get("reviewers") or ()),
         )
         for environment, gate in (data.get("gates") or {}).items()

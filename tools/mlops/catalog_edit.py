@@ -226,12 +226,21 @@ def _move_trailing_comments(old: Any, new: Any) -> None:
     target_container.ca.items[target_key] = [None, None, CommentToken("\n" + tail, token.start_mark), None]
 
 
+def _line_endings_of(original: str, result: str) -> str:
+    """`result` with the line endings most lines of `original` have: ruamel writes \\n only, and a
+    catalog saved on Windows (\\r\\n) must not come back with both kinds."""
+    crlf = original.count("\r\n")
+    if crlf <= original.count("\n") - crlf:
+        return result.replace("\r\n", "\n")
+    return result.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
 def _write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` in one rename, keeping its permissions."""
     mode = path.stat().st_mode & 0o777
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
@@ -273,6 +282,11 @@ def add_version(root: Path, config: Config, model: str, *, version: str, uri: st
     """
     path = require_model(root, model)
     file = catalog_path(model)
+    for link in (path.parent, path):
+        if link.is_symlink():  # replacing the file would replace the link, not what it points to
+            raise UsageError(f"{link.relative_to(root).as_posix()} is a symlink (to {os.readlink(link)!r}); "
+                             "mlops model add-version edits the catalog file itself: replace the link with the file",
+                             file=file)
     _check_arguments(file, version, uri, digest, commit, created)
     values = {**(recorded.metrics if recorded else {}), **parse_metrics(metrics, file)}
     text = decode_utf8(path.read_bytes(), file)
@@ -317,7 +331,7 @@ def add_version(root: Path, config: Config, model: str, *, version: str, uri: st
     versions.append(entry)
     buffer = io.StringIO()
     yaml.dump(data, buffer)
-    result = buffer.getvalue()
+    result = _line_endings_of(text, buffer.getvalue())
     _, findings = check_text(result, file, model, config)
     if findings:
         first = findings[0]

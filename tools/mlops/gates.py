@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from .soak import PULL_REQUEST, Since
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -24,10 +26,16 @@ class GateResult:
     passed: bool
     detail: str
     skipped: bool = False
+    #: passed on a time the real promotion would not accept (a dry run asks GitHub nothing)
+    unverified: bool = False
 
     @property
     def status(self) -> str:
-        return "skipped" if self.skipped else ("pass" if self.passed else "FAIL")
+        if self.skipped:
+            return "skipped"
+        if self.unverified:
+            return "unverified"
+        return "pass" if self.passed else "FAIL"
 
 
 def parse_duration(text: str) -> timedelta:
@@ -104,19 +112,26 @@ def signature_gate(new: object, current: object, current_version: str | None, al
                       "(pass --allow-breaking to promote anyway; the pull request is labelled breaking)")
 
 
-def soak_gate(version: str, previous_environment: str | None, pinned_since: datetime | None,
-              required: timedelta | None, now: datetime) -> GateResult:
-    """The version has been pinned in the previous environment, on the base branch, long enough."""
+def soak_gate(version: str, previous_environment: str | None, pinned: Since | None, required: timedelta | None,
+              now: datetime, source: str = "any", asked_github: bool = True) -> GateResult:
+    """The version has been pinned in the previous environment, on the base branch, long enough.
+
+    The detail names where the start time comes from. With `source` pull-request only the merge
+    time of the pull request that pinned the version counts, never a committer date.
+    """
     if previous_environment is None:
         return skipped("soak", "first environment")
     if required is None or required.total_seconds() == 0:
         return GateResult("soak", True, "no soak time required")
-    if pinned_since is None:
+    if pinned is None:
         return GateResult("soak", False, f"{version} is not pinned in {previous_environment} on the base branch")
-    soaked = now - pinned_since
-    verdict = soaked >= required
-    return GateResult(
-        "soak", verdict,
-        f"{version} pinned in {previous_environment} for {format_duration(soaked)} "
-        f"(since {pinned_since.isoformat(timespec='minutes')}); needs {format_duration(required)}",
-    )
+    soaked = now - pinned.when
+    started = pinned.when.isoformat(timespec="minutes")
+    detail = (f"{version} pinned in {previous_environment} for {format_duration(soaked)} "
+              f"(since {started}, {pinned.detail}); needs {format_duration(required)}")
+    if source == PULL_REQUEST and not pinned.from_pull_request:
+        rule = "soak.source is pull-request: only the merge time of the pull request that pinned it counts"
+        if not asked_github and soaked >= required:
+            return GateResult("soak", True, f"{detail}; {rule}, which the promotion itself looks up", unverified=True)
+        return GateResult("soak", False, f"{detail}; {rule}")
+    return GateResult("soak", soaked >= required, detail)

@@ -3,6 +3,11 @@
 Promotions edit files in a temporary worktree on a new branch, so the user's checkout, index
 and uncommitted work stay exactly as they were whatever happens. The user's own git
 configuration, credentials and hooks apply, because it is their `git`.
+
+Every command first checks for a signal (`interrupt.check`), so a promotion stops between two
+git steps, never inside one; network reads (`interruptible=True`) are ended at once with
+SIGTERM, on which git removes its own lock files. Clean-ups run through `cleanup`, which no
+signal can cut short.
 """
 
 from __future__ import annotations
@@ -11,14 +16,59 @@ import contextlib
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from .errors import OutsideError, UsageError
+from . import interrupt
+from .errors import MlopsError, OutsideError, UsageError
 
 GIT_TIMEOUT_SECONDS = 120
+#: How often a network read looks for a signal, and how long git gets to exit after SIGTERM.
+_POLL_SECONDS = 0.05
+_TERMINATE_GRACE_SECONDS = 5
+
+
+def run_process(argv: Sequence[str], *, cwd: Path, text: bool, input_data: Any = None,
+                timeout: float = GIT_TIMEOUT_SECONDS, interruptible: bool = False) -> subprocess.CompletedProcess[Any]:
+    """Run a command to its end; an `interruptible` one is stopped with SIGTERM when a signal arrives.
+
+    Raises `FileNotFoundError` and `subprocess.TimeoutExpired` like `subprocess.run`, and
+    `interrupt.Interrupted` when it stopped the command.
+    """
+    interrupt.check()
+    if not interruptible or interrupt.is_shielded():
+        return subprocess.run(list(argv), cwd=cwd, capture_output=True, text=text, timeout=timeout, check=False,
+                              input=input_data)
+    deadline = time.monotonic() + timeout
+    with subprocess.Popen(list(argv), cwd=cwd, stdin=subprocess.PIPE if input_data is not None else None,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=text) as process:
+        while True:
+            try:
+                stdout, stderr = process.communicate(input_data, timeout=_POLL_SECONDS)
+                break
+            except subprocess.TimeoutExpired:
+                signum = interrupt.received()
+                if signum is not None:
+                    _stop(process)
+                    raise interrupt.Interrupted(signum) from None
+                if time.monotonic() > deadline:
+                    _stop(process)
+                    raise subprocess.TimeoutExpired(list(argv), timeout) from None
+    return subprocess.CompletedProcess(list(argv), process.returncode, stdout, stderr)
+
+
+def _stop(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM first (git deletes its lock files on it), SIGKILL if it does not go."""
+    process.terminate()
+    try:
+        process.communicate(timeout=_TERMINATE_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
 
 
 @dataclass(frozen=True)
@@ -36,42 +86,57 @@ class Git:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def run(self, *args: str, cwd: Path | None = None, check: bool = True, input_text: str | None = None) -> str:
+    def _complete(self, args: tuple[str, ...], cwd: Path | None, text: bool, input_data: Any,
+                  interruptible: bool) -> subprocess.CompletedProcess[Any]:
         try:
-            completed = subprocess.run(
-                ["git", *args], cwd=cwd or self.root, capture_output=True, text=True,
-                timeout=GIT_TIMEOUT_SECONDS, check=False, input=input_text,
-            )
+            return run_process(["git", *args], cwd=cwd or self.root, text=text, input_data=input_data,
+                               interruptible=interruptible)
         except FileNotFoundError:
             raise OutsideError("git is not installed or not on PATH") from None
         except subprocess.TimeoutExpired:
             raise OutsideError(f"git {args[0]} did not finish in {GIT_TIMEOUT_SECONDS} s") from None
+
+    def _failed(self, args: tuple[str, ...], stderr: str) -> MlopsError:
+        signum = interrupt.received()
+        if signum is not None and not interrupt.is_shielded():
+            # the signal reached git too (Ctrl-C goes to the whole process group): say so
+            return interrupt.Interrupted(signum)
+        return OutsideError(f"git {' '.join(args[:2])} failed: {' '.join(stderr.split())}")
+
+    def run(self, *args: str, cwd: Path | None = None, check: bool = True, input_text: str | None = None,
+            interruptible: bool = False) -> str:
+        completed = self._complete(args, cwd, True, input_text, interruptible)
         if check and completed.returncode != 0:
-            message = " ".join((completed.stderr or completed.stdout).split())
-            raise OutsideError(f"git {' '.join(args[:2])} failed: {message}")
-        return completed.stdout
+            raise self._failed(args, completed.stderr or completed.stdout)
+        return str(completed.stdout)
 
     def run_bytes(self, *args: str) -> bytes:
         """Like `run`, for commands whose output is binary (git archive)."""
-        try:
-            completed = subprocess.run(["git", *args], cwd=self.root, capture_output=True,
-                                       timeout=GIT_TIMEOUT_SECONDS, check=False)
-        except FileNotFoundError:
-            raise OutsideError("git is not installed or not on PATH") from None
-        except subprocess.TimeoutExpired:
-            raise OutsideError(f"git {args[0]} did not finish in {GIT_TIMEOUT_SECONDS} s") from None
+        completed = self._complete(args, None, False, None, False)
         if completed.returncode != 0:
-            message = " ".join(completed.stderr.decode(errors="replace").split())
-            raise OutsideError(f"git {' '.join(args[:2])} failed: {message}")
-        return completed.stdout
+            raise self._failed(args, completed.stderr.decode(errors="replace"))
+        return bytes(completed.stdout)
 
     def ok(self, *args: str, cwd: Path | None = None) -> bool:
         try:
-            completed = subprocess.run(["git", *args], cwd=cwd or self.root, capture_output=True, text=True,
-                                       timeout=GIT_TIMEOUT_SECONDS, check=False)
+            completed = run_process(["git", *args], cwd=cwd or self.root, text=True)
         except (FileNotFoundError, subprocess.TimeoutExpired):
             return False
         return completed.returncode == 0
+
+    def probe(self, *args: str) -> str | None:
+        """The output of a read that a clean-up depends on (never cut short); None when git failed."""
+        with interrupt.shielded():
+            try:
+                completed = run_process(["git", *args], cwd=self.root, text=True)
+            except (FileNotFoundError, subprocess.TimeoutExpired):
+                return None
+        return str(completed.stdout) if completed.returncode == 0 else None
+
+    def cleanup(self, *args: str, cwd: Path | None = None) -> bool:
+        """A clean-up step: never cut short by a signal, never raising; True when git succeeded."""
+        with interrupt.shielded():
+            return self.ok(*args, cwd=cwd)
 
     def toplevel(self) -> Path:
         if not self.ok("rev-parse", "--is-inside-work-tree"):
@@ -147,7 +212,7 @@ class Git:
         except BaseException:
             if created:
                 self._remove_worktree(folder)
-                self.run("branch", "-D", branch, check=False)
+                self.cleanup("branch", "-D", branch)
                 created = False
             raise
         finally:
@@ -170,5 +235,5 @@ class Git:
             shutil.rmtree(scratch, ignore_errors=True)
 
     def _remove_worktree(self, folder: Path) -> None:
-        self.run("worktree", "remove", "--force", str(folder), check=False)
-        self.run("worktree", "prune", check=False)
+        self.cleanup("worktree", "remove", "--force", str(folder))
+        self.cleanup("worktree", "prune")

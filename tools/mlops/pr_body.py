@@ -8,6 +8,7 @@ trimmed with a note when the whole would not fit.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from .diff import render_markdown
@@ -32,8 +33,24 @@ def _link(text: str, web_url: str | None, ref: str, path: str) -> str:
     return f"[`{text}`]({web_url}/blob/{ref}/{path})" if web_url else f"`{text}`"
 
 
-def pull_request_body(plan: Plan, web_url: str | None = None) -> str:
-    """The body; `web_url` (https://github.com/owner/name) turns files and commits into links."""
+def requested_by(env: Mapping[str, str]) -> str | None:
+    """Who started the workflow run that opens the pull request, and the run, in GitHub Actions.
+
+    The pull request's author is the bot whose token opened it, so without this line nobody can
+    tell that the approval of the person who asked for the promotion is not a second opinion.
+    """
+    actor = env.get("GITHUB_TRIGGERING_ACTOR") or env.get("GITHUB_ACTOR")
+    if env.get("GITHUB_ACTIONS") != "true" or not actor:
+        return None
+    run, repository = env.get("GITHUB_RUN_ID"), env.get("GITHUB_REPOSITORY")
+    server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    where = f" in [run {run}]({server}/{repository}/actions/runs/{run})" if run and repository else ""
+    return f"@{actor}{where}"
+
+
+def pull_request_body(plan: Plan, web_url: str | None = None, requester: str | None = None) -> str:
+    """The body; `web_url` (https://github.com/owner/name) turns files and commits into links;
+    `requester` names who asked for it (see `requested_by`)."""
     action = "Rolls back" if plan.kind == "rollback" else "Promotes"
     source = f" from **{plan.previous.name}**" if plan.previous and plan.kind == "promote" else ""
     head = [
@@ -70,7 +87,8 @@ def pull_request_body(plan: Plan, web_url: str | None = None) -> str:
         "",
         "which opens a pull request that pins the previous version again.",
         "",
-        f"<sub>Opened by `mlops {plan.kind}` from `{plan.base}` at `{plan.base_sha[:12]}`.</sub>",
+        f"<sub>Opened by `mlops {plan.kind}` from `{plan.base}` at `{plan.base_sha[:12]}`"
+        + (f" for {requester}" if requester else "") + ".</sub>",
         "",
     ]
     fixed = "\n".join([*head, *gates, *lineage, ""]) + "\n"

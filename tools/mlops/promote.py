@@ -11,6 +11,7 @@ worktree are removed, and a branch pushed in this run is deleted (or reset) on t
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 import tempfile
 import uuid
@@ -25,25 +26,24 @@ import yaml
 
 from . import catalog as catalog_module
 from . import config as config_module
-from . import gates
+from . import gates, interrupt, soak, symlinks
 from .config import Config, Target
 from .diff import ObjectChange, diff_objects, parse_objects
-from .errors import GateFailed, OutsideError, UsageError
+from .errors import GateFailed, UsageError
 from .findings import Finding, Severity
 from .git import Git
+from .kustomization import find_kustomization, relative, walk
 from .kustomize import Engine, render_many
-from .pr_body import pull_request_body
+from .pr_body import pull_request_body, requested_by
+from .publish import Forge, fetch_base, publish
 from .yamlsource import FastLoader
 
 VERSION_LABEL = "app.kubernetes.io/version"
 BRANCH_PREFIX = "mlops/promote/"
 
 
-class Forge(Protocol):
-    """What a promotion needs from a pull-request API (GitHub first)."""
-
-    def open_or_update_pull_request(self, *, head: str, base: str, title: str, body: str,
-                                    labels: list[str], reviewers: list[str]) -> Any: ...
+class PromotionForge(Forge, soak.MergedPulls, Protocol):
+    """A forge that opens pull requests and says when earlier ones were merged (the soak gate)."""
 
 
 #: Validates one environment of a checked-out tree; returns its findings.
@@ -112,16 +112,6 @@ def pin_version(text: str | None) -> str | None:
     return str(value) if value is not None else None
 
 
-def pinned_since(git: Git, ref: str, path: str, version: str) -> datetime | None:
-    """When the pin at `path` on `ref` started to name `version` (None if it does not now)."""
-    since = None
-    for commit in git.history(ref, path):
-        if pin_version(git.show(commit.sha, path)) != version:
-            break
-        since = commit.date
-    return since
-
-
 def previous_pinned_version(git: Git, ref: str, path: str) -> str | None:
     """The version the pin named before its current one, from its git history."""
     current = None
@@ -136,21 +126,40 @@ def previous_pinned_version(git: Git, ref: str, path: str) -> str | None:
 
 @contextmanager
 def extracted_tree(git: Git, sha: str) -> Iterator[Path]:
-    """The files of a commit in a temporary folder: no git state, no branch, nothing to clean in the repo."""
+    """The files of a commit in a temporary folder: no git state, no branch, nothing to clean in the repo.
+
+    Its symlinks are as committed; one that Argo CD would refuse stops the promotion here, with
+    the same words as `mlops validate`.
+    """
     archive = git.run_bytes("archive", "--format=tar", sha)
     with tempfile.TemporaryDirectory(prefix="mlops-plan-") as scratch:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(scratch, filter="data")
+            symlinks.extract(tar, Path(scratch))
+        refused = next((link for link in symlinks.links_in_tree(Path(scratch)) if link.out_of_bounds), None)
+        if refused is not None:
+            raise GateFailed(f"{refused.problem}; {refused.fix}; nothing was changed")
         yield Path(scratch)
+
+
+def _check_pin_is_a_file(tree_root: Path, path: str) -> None:
+    """Refuse a pin reached through a symlink: writing it would rewrite the file the link points to."""
+    through = [tree_root / Path(*Path(path).parts[:depth]) for depth in range(1, len(Path(path).parts) + 1)]
+    link = next((candidate for candidate in through if candidate.is_symlink()), None)
+    if link is not None:
+        name = link.relative_to(tree_root).as_posix()
+        raise UsageError(f"{name} is a symlink (to {os.readlink(link)!r}): the pin {path} must be a file of its own, "
+                         "or promoting one environment would rewrite another's; replace the link with a copy",
+                         file=path)
 
 
 def make_plan(tree_root: Path, prefix: str, git: Git, base_sha: str, base: str, model_name: str, to_env: str,
               version: str | None, allow_breaking: bool, kind: str = "promote",
-              now: datetime | None = None) -> Plan:
+              now: datetime | None = None, pulls: soak.MergedPulls | None = None) -> Plan:
     """Check every gate against the base branch's catalog and pins (in `tree_root`).
 
     `prefix` is where the mlops root sits in the git repository ("" or "sub/folder/"), so that
-    pin files can be looked up in git history.
+    pin files can be looked up in git history. `pulls` answers when the pin of the previous
+    environment was merged (None in a dry run, which asks GitHub nothing).
     """
     now = now or datetime.now(UTC)
     cfg = config_module.load(tree_root)
@@ -168,8 +177,9 @@ def make_plan(tree_root: Path, prefix: str, git: Git, base_sha: str, base: str, 
                          f"known: {', '.join(sorted(models)) or 'none'}")
     previous = cfg.previous_environment(target.name)
     path = pin_path(target, model_name)
-    current_version = pin_version(_read(tree_root / path))
-    previous_version = pin_version(_read(tree_root / pin_path(previous, model_name))) if previous else None
+    _check_pin_is_a_file(tree_root, path)
+    current_version = _pinned(tree_root, target, model_name)
+    previous_version = _pinned(tree_root, previous, model_name) if previous else None
 
     if kind == "rollback":
         chosen = version or previous_pinned_version(git, base_sha, f"{prefix}{path}")
@@ -203,10 +213,14 @@ def make_plan(tree_root: Path, prefix: str, git: Git, base_sha: str, base: str, 
     if kind == "rollback":
         results.append(gates.skipped("soak", "skipped for a rollback"))
     else:
-        since = (pinned_since(git, base_sha, f"{prefix}{pin_path(previous, model_name)}",
-                              chosen) if previous else None)
-        results.append(gates.soak_gate(chosen, previous.name if previous else None, since,
-                                       gate.soak if gate else None, now))
+        pinned = None
+        if previous is not None and gate is not None and gate.soak:
+            start = soak.pin_commit(git, base_sha, f"{prefix}{pin_path(previous, model_name)}", chosen, pin_version)
+            branches = [f"{BRANCH_PREFIX}{model_name}-{previous.name}-{chosen}"]
+            pinned = soak.since(start, base, branches, pulls) if start is not None else None
+        results.append(gates.soak_gate(chosen, previous.name if previous else None, pinned,
+                                       gate.soak if gate else None, now,
+                                       source=gate.soak_source if gate else soak.ANY, asked_github=pulls is not None))
     breaking = current_entry is not None and entry.signature_key(model) != current_entry.signature_key(model)
     return Plan(
         kind=kind, model=model_name, version=chosen, target=target, previous=previous,
@@ -218,15 +232,35 @@ def make_plan(tree_root: Path, prefix: str, git: Git, base_sha: str, base: str, 
     )
 
 
-def _read(path: Path) -> str | None:
+def _pinned(tree_root: Path, target: Target, model: str) -> str | None:
+    """The version pinned in an environment; a broken pin is named as broken, not as missing."""
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return None
+        pin = catalog_module.read_pin(tree_root, target, model)
+    except catalog_module.PinError as error:
+        raise UsageError(f"the pin of {model} in {target.name} cannot be read: {error}; fix it first "
+                         f"(`mlops validate {target.name}` reports it too)", file=error.file, line=error.line) from None
+    return pin.version if pin is not None else None
+
+
+def why_unchanged(tree_root: Path, plan: Plan) -> str:
+    """Why writing the pin changed nothing the environment renders: not wired in, or already pinned."""
+    target, model = plan.target, plan.model
+    kustomization = find_kustomization(tree_root / target.path)
+    read = walk(tree_root / target.path, tree_root).files
+    if (tree_root / plan.pin_path).resolve() not in read:
+        where = relative(kustomization, tree_root) if kustomization else f"{target.path}/kustomization.yaml"
+        return (f"{plan.pin_path} is not read by {target.path}, so pinning {model} there changes nothing Argo CD "
+                f"applies: add ../../models/{model} to the resources of {where} and `- path: models/{model}.yaml` "
+                "to its patches")
+    if plan.current_version == plan.version:
+        return f"{model} {plan.version} is already what {target.name} runs; nothing to promote"
+    return (f"pinning {model} {plan.version} in {plan.pin_path} changes nothing {target.path} renders: check that "
+            f"the pin patches InferenceService {model} (`mlops validate {target.name}`)")
 
 
 def render_changes(engine: Engine, before_root: Path, after_root: Path, target: Target) -> list[ObjectChange]:
     before, after = render_many(engine, [before_root / target.path, after_root / target.path])
+    interrupt.check()  # kustomize may have failed because the signal reached it too
     for result in (before, after):
         if result.error is not None:
             raise GateFailed(f"kustomize failed for {target.path}: {result.error}")
@@ -262,26 +296,6 @@ def local_base(git: Git, remote: str, base: str) -> str:
     raise UsageError(f"no branch {base!r} (nor {remote}/{base}) in this repository; pass --base")
 
 
-def fetch_base(git: Git, remote: str, base: str) -> str:
-    """The base commit as the remote has it now, fetched into a private ref that is removed again."""
-    if git.remote_url(remote) is None:
-        raise UsageError(f"no git remote {remote!r}; pass --remote")
-    scratch = f"refs/mlops/base-{uuid.uuid4().hex[:12]}"
-    try:
-        git.run("fetch", "--quiet", "--no-tags", "--refmap=", remote, f"+refs/heads/{base}:{scratch}")
-        sha = git.rev_parse(scratch)
-    finally:
-        git.run("update-ref", "-d", scratch, check=False)
-    if sha is None:
-        raise OutsideError(f"could not fetch {base} from {remote}")
-    return sha
-
-
-def remote_branch_sha(git: Git, remote: str, branch: str) -> str | None:
-    output = git.run("ls-remote", remote, f"refs/heads/{branch}").strip()
-    return output.split()[0] if output else None
-
-
 def plan_only(root: Path, model: str, to_env: str, version: str | None, *, remote: str, base: str,
               allow_breaking: bool, kind: str, engine: Engine, validator: Validator,
               now: datetime | None = None) -> Plan:
@@ -294,19 +308,22 @@ def plan_only(root: Path, model: str, to_env: str, version: str | None, *, remot
         if plan.passed:
             (after / prefix / plan.pin_path).write_text(plan.pin_text, encoding="utf-8")
             plan.changes = render_changes(engine, before / prefix, after / prefix, plan.target)
+            if not plan.changes:
+                raise GateFailed(why_unchanged(after / prefix, plan), plan=plan)
     return plan
 
 
 def promote(root: Path, model: str, to_env: str, version: str | None, *, remote: str, base: str,
             allow_breaking: bool, kind: str, engine: Engine, validator: Validator,
-            forge: Callable[[], Forge], now: datetime | None = None) -> Outcome:
+            forge: Callable[[], PromotionForge], now: datetime | None = None) -> Outcome:
     """Carry out a promotion or rollback; on any failure nothing the user owns has changed."""
     git = Git(root)
     prefix = git.prefix_of(root)
     client = forge()  # token and repository problems surface before anything is changed
     sha = fetch_base(git, remote, base)
     with extracted_tree(git, sha) as before:
-        plan = make_plan(before / prefix, prefix, git, sha, base, model, to_env, version, allow_breaking, kind, now)
+        plan = make_plan(before / prefix, prefix, git, sha, base, model, to_env, version, allow_breaking, kind, now,
+                         pulls=client)
         if not plan.passed:
             failed = ", ".join(r.name for r in plan.gate_results if not r.passed)
             raise GateFailed(f"gate(s) failed: {failed}; nothing was changed", plan=plan)
@@ -316,61 +333,20 @@ def promote(root: Path, model: str, to_env: str, version: str | None, *, remote:
                 (tree / prefix / plan.pin_path).write_text(plan.pin_text, encoding="utf-8")
                 plan.changes = render_changes(engine, before / prefix, tree / prefix, plan.target)
                 if not plan.changes:
-                    raise GateFailed(f"{plan.model} {plan.version} is already what {plan.target.name} runs; "
-                                     "nothing to promote", plan=plan)
+                    raise GateFailed(why_unchanged(tree / prefix, plan), plan=plan)
+                interrupt.check()
                 check_validation(validator, tree / prefix, plan.target)
                 git.run("add", "--", f"{prefix}{plan.pin_path}", cwd=tree)
                 git.run("commit", "--quiet", "-m", plan.commit_message(), cwd=tree)
                 return _publish(git, remote, plan, scratch_branch, client)
         finally:
-            git.run("branch", "-D", scratch_branch, check=False)
+            git.cleanup("branch", "-D", scratch_branch)
 
 
 def _publish(git: Git, remote: str, plan: Plan, local_branch: str, client: Forge) -> Outcome:
     """Push the promotion branch and open its pull request (see `publish`)."""
     pull_request, created = publish(git, remote, local_branch, client, branch=plan.branch, base=plan.base,
-                                    title=plan.title, body=pull_request_body(plan, getattr(client, "web_url", None)),
+                                    title=plan.title, body=pull_request_body(plan, getattr(client, "web_url", None),
+                                                                             requested_by(os.environ)),
                                     labels=plan.labels, reviewers=plan.reviewers)
     return Outcome(plan, pull_request, created, list(getattr(client, "warnings", [])))
-
-
-def publish(git: Git, remote: str, local_branch: str, client: Forge, *, branch: str, base: str, title: str,
-            body: str, labels: list[str], reviewers: list[str]) -> tuple[Any, bool]:
-    """Push `local_branch` to `branch` on the remote and open or update its pull request.
-
-    The push uses a lease on what the remote branch was a moment ago, so it never overwrites a
-    push it has not seen. If the pull request cannot be opened, the push is undone (the branch
-    deleted, or reset to what it was), so a failure leaves the remote as it was.
-    """
-    previous_sha = remote_branch_sha(git, remote, branch)
-    pushed_sha = git.rev_parse(local_branch) or ""
-    # pushing to the URL, not the remote's name, leaves the user's remote-tracking refs alone
-    target = git.run("remote", "get-url", "--push", remote).strip()
-    keep = f"refs/mlops/previous-{uuid.uuid4().hex[:12]}"
-    if previous_sha is not None:
-        git.run("fetch", "--quiet", "--no-tags", "--refmap=", remote, f"+refs/heads/{branch}:{keep}")
-    try:
-        lease = f"--force-with-lease=refs/heads/{branch}:{previous_sha or ''}"
-        git.run("push", "--quiet", lease, target, f"{local_branch}:refs/heads/{branch}")
-        try:
-            pull_request, created = client.open_or_update_pull_request(head=branch, base=base, title=title,
-                                                                       body=body, labels=labels, reviewers=reviewers)
-            return pull_request, bool(created)
-        except BaseException as error:
-            undone = _undo_push(git, target, branch, pushed_sha, keep if previous_sha is not None else None)
-            if isinstance(error, OutsideError):
-                if undone:
-                    raise OutsideError(f"{error}; the push of {branch} was undone, nothing changed") from None
-                raise OutsideError(f"{error}; the push of {branch} could NOT be undone: delete or reset that "
-                                   f"branch by hand (git push {remote} --delete {branch})") from None
-            raise
-    finally:
-        git.run("update-ref", "-d", keep, check=False)
-
-
-def _undo_push(git: Git, target: str, branch: str, pushed_sha: str, previous: str | None) -> bool:
-    """Delete the branch, or reset it to `previous`, only if it still is what this run pushed."""
-    lease = f"--force-with-lease=refs/heads/{branch}:{pushed_sha}"
-    if previous is None:
-        return git.ok("push", "--quiet", lease, target, "--delete", f"refs/heads/{branch}")
-    return git.ok("push", "--quiet", lease, target, f"{previous}:refs/heads/{branch}")

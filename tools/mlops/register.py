@@ -23,7 +23,7 @@ from . import config as config_module
 from .catalog import Model, Version
 from .errors import UsageError
 from .git import Git
-from .promote import Forge, fetch_base, publish
+from .publish import Forge, fetch_base, publish
 
 BRANCH_PREFIX = "mlops/register/"
 LABEL = "model-version"
@@ -110,4 +110,4 @@ def register(root: Path, model_name: str, *, version: str, remote: str, base: st
             registration.warnings = list(getattr(client, "warnings", []))
             return registration
     finally:
-        git.run("branch", "-D", scratch_branch, check=False)
+        git.cleanup("branch", "-D", scratch_branch)

@@ -1,5 +1,8 @@
 """Which version of each model runs in each environment, and since when (from git history).
 
+"Since" is the committer date of the commit that pinned the version: a quick overview, not a
+gate (the soak gate of a promotion takes the merge time GitHub recorded, see `soak`).
+
 Read from the pin files of the checkout and their history on HEAD, so it answers for the branch
 you are on without a cluster; open promotion pull requests are added when a forge answers.
 """
@@ -12,7 +15,8 @@ from pathlib import Path
 
 from .config import Config
 from .git import Git
-from .promote import pin_path, pin_version, pinned_since
+from .promote import pin_path, pin_version
+from .soak import pin_commit
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,8 @@ def collect(config: Config, git: Git | None) -> StatusTable:
                 version = None
             since = None
             if version is not None and git is not None and git.rev_parse("HEAD") is not None:
-                since = pinned_since(git, "HEAD", prefix + path, version)
+                start = pin_commit(git, "HEAD", prefix + path, version, pin_version)
+                since = start.date if start is not None else None
             cells[target.name] = Cell(version, since)
         rows[model] = cells
     return StatusTable(config.environment_names, rows, [])

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .config import Config, Target
+from .empty_resources import empty_resources
 from .errors import MlopsError
 from .findings import Finding, SchemaCoverage, Severity, one_per_cause
 from .kustomization import KustomizeTree, relative, walk
@@ -24,6 +25,7 @@ from .releases import infer_releases
 from .render_failure import explain as explain_render_failure
 from .schemas.releases import explain_unknown_field
 from .schemas.store import SchemaError, SchemaStore
+from .symlinks import findings as symlink_findings
 from .yamlsource import SourceDocument, check_text, could_be_alias_bomb, decode_utf8
 
 #: Called with every target's objects once schemas are checked; returns more findings.
@@ -199,9 +201,10 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
             sources.add_writers(manifest, writers[id(manifest)])
     run = ValidationRun(config=config, targets=targets, sources=sources, discovered_argo=discovered_argo)
     context = [*targets, *(t for t in config.all_targets if t.name not in chosen)]
-    findings: list[Finding] = []
+    findings: list[Finding] = symlink_findings(root)  # Argo CD renders nothing of a repository with one
     kustomizations: dict[Path, SourceDocument] = {}
     checked: dict[Path, list[Finding]] = {}
+    empty: dict[Path, bool] = {}
     identities: dict[Path, list[tuple[str, str, str | None]]] = {}
     # kustomize runs in other processes: each root is submitted as soon as its sources are checked,
     # and each result is read while the others still render.
@@ -211,7 +214,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
             tree = walk(root / target.path, root, kustomizations)
             run.trees[target.name] = tree
             blocking = _source_findings(target, tree, root, checked)
-            findings += blocking
+            findings += blocking + empty_resources(target, tree, root, empty)
             if not blocking:
                 pending[pool.submit(render, engine, root / target.path, target.build_options)] = target
         for future in as_completed(pending):

@@ -10,6 +10,7 @@ than what serves traffic. These rules compare the three on every `mlops validate
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from typing import cast
 
@@ -169,6 +170,24 @@ def _check_order(context: PolicyContext) -> Iterator[Violation]:
                     f"or remove it from {target.name}")
 
 
+def _check_gate_metrics(context: PolicyContext) -> Iterator[Violation]:
+    models, _ = catalog(context)
+    for model in models.values():
+        recorded = sorted({name for entry in model.versions for name in entry.metrics})
+        for environment, gate in model.gates.items():
+            for threshold in gate.metrics:
+                if threshold.metric in recorded:
+                    continue
+                close = difflib.get_close_matches(threshold.metric, recorded, n=1)
+                fix = (f"did you mean {close[0]!r}? Correct the name in gates.{environment}.metrics" if close else
+                       f"record {threshold.metric} for the versions (`mlops model add-version --metric "
+                       f"{threshold.metric}=VALUE`), or remove the threshold")
+                yield Violation(
+                    f"the {environment} gate of {model.name} checks metric {threshold.metric!r}, which no version in "
+                    f"{model.file} records (recorded: {', '.join(recorded) or 'none'}): no version can enter "
+                    f"{environment}", file=model.file, line=model.line(f"gates.{environment}.metrics"), fix=fix)
+
+
 def _check_runtime(context: PolicyContext) -> Iterator[Violation]:
     models, _ = catalog(context)
     for target in context.targets(Scope.ENVIRONMENTS):
@@ -244,6 +263,19 @@ RULES: list[Rule] = [
         fix="promote the model into the earlier environment first, or remove it from the later one",
         check=_check_order,
         scope=Scope.ENVIRONMENTS,
+    ),
+    Rule(
+        id="catalog-gate-metric",
+        summary="Every metric a gate checks is recorded by at least one version of the model",
+        explanation=(
+            "A gate threshold on a metric that no version records can never hold: `mlops promote` fails the "
+            "metrics gate of every version, and the reason shows only when someone tries to promote. It is "
+            "nearly always a misspelt metric (`aucc`) or a new metric the training pipeline does not log yet. "
+            "The gate's line in `model.yaml` is reported, with the closest recorded name."
+        ),
+        fix="correct the metric's name in the gate, or record the metric for the versions",
+        check=_check_gate_metrics,
+        scope=Scope.REPOSITORY,
     ),
     Rule(
         id="catalog-runtime",

@@ -40,6 +40,15 @@ RULES: list[Rule] = [
     Rule("render", "Every root renders with kustomize",
          "kustomize failed to build the root; Argo CD would show the Application as unknown and sync nothing.",
          "run `kubectl kustomize PATH` to see the error in context"),
+    Rule("symlink-out-of-bounds", "No committed symlink is absolute or points outside the repository",
+         "Argo CD's repo-server checks every symlink of the repository before it renders anything "
+         "(argo-cd `util/app/path/path.go`, `CheckOutOfBoundsSymlinks`): one absolute or escaping link makes "
+         "every Application of the repository fail to render.",
+         "replace the link with the file, or with a relative link that stays inside the repository"),
+    Rule("empty-resource", "Every file listed under resources holds an object",
+         "kustomize adds nothing for an empty resource file and says nothing: the objects a reviewer expects "
+         "(a truncated save, a bad merge) are never applied.",
+         "write the object the file should hold, or remove the entry from resources"),
     Rule("object-shape", "Every rendered document is a Kubernetes object",
          "Every document needs apiVersion, kind and metadata.name; Argo CD refuses the sync otherwise.",
          "give the document apiVersion, kind and metadata.name, or remove it"),

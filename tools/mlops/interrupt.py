@@ -1,0 +1,130 @@
+"""SIGINT, SIGTERM and SIGHUP as requests to stop at a safe point, never in the middle of a change.
+
+CI cancels a job with SIGINT and then SIGTERM; a closed terminal sends SIGHUP. Python's default
+for SIGTERM and SIGHUP ends the process at once, without running a single `finally`: a promotion
+stopped that way leaves its pushed branch, its temporary branch and worktree behind. So the
+commands that change something (`promote`, `rollback`, `model add-version --pull-request`,
+`comment`, `diff --base`) run inside `stopping_at_safe_points()`, and a signal only sets a flag:
+
+- every git command and GitHub request first calls `check()`, which raises `Interrupted` when a
+  signal came, so the work stops between two steps and the usual undo runs;
+- a wait that may be cut short at once (a GitHub read, a `git fetch`) runs in `cut_short()`;
+- what must not be cut in half (the push, opening the pull request with its labels and
+  reviewers, and every clean-up) runs in `shielded()`: the signal is honoured after it, by the
+  next `check()`, or not at all once the work is complete.
+
+A second signal never interrupts the clean-up of the first. Outside these commands (and in any
+thread but the main one) nothing is installed and `check()` never raises.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+
+from .errors import MlopsError
+from .findings import ExitCode
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupted(MlopsError):
+    """A signal stopped the command at a safe point; what it had changed was undone (exit 3)."""
+
+    exit_code = ExitCode.OUTSIDE_FAILURE
+
+    def __init__(self, signum: int, message: str | None = None) -> None:
+        self.signum = signum
+        super().__init__(message or f"interrupted by {signal_name(signum)}; nothing was changed")
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+@dataclass
+class _State:
+    installed: bool = False
+    received: int | None = None
+    shield: int = 0
+    raising: bool = False
+
+
+_state = _State()
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    if _state.received is not None:
+        return  # a second signal: the clean-up of the first runs to its end
+    _state.received = signum
+    if _state.raising and _state.shield == 0:
+        _state.raising = False
+        raise Interrupted(signum)
+
+
+def received() -> int | None:
+    """The first signal that arrived during the command, if any."""
+    return _state.received
+
+
+def is_shielded() -> bool:
+    return _state.shield > 0
+
+
+def check() -> None:
+    """Raise `Interrupted` if a signal came and nothing is shielded: the caller is between two steps."""
+    if _state.received is not None and _state.shield == 0:
+        raise Interrupted(_state.received)
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """Run a block to its end whatever arrives; the signal is honoured by the next `check()`."""
+    _state.shield += 1
+    try:
+        yield
+    finally:
+        _state.shield -= 1
+
+
+@contextmanager
+def cut_short() -> Iterator[None]:
+    """A wait that a signal may end at once (by raising `Interrupted` inside it), unless shielded.
+
+    Only for waits that change nothing, such as reading a GitHub answer: nothing is left half
+    done when they stop in the middle.
+    """
+    check()
+    if not _state.installed or _state.shield:
+        yield
+        return
+    _state.raising = True
+    try:
+        yield
+    finally:
+        _state.raising = False
+
+
+@contextmanager
+def stopping_at_safe_points() -> Iterator[None]:
+    """Install the handlers for the life of one command, and put the previous ones back after it."""
+    if _state.installed or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in SIGNALS}
+    for signum in SIGNALS:
+        signal.signal(signum, _handler)
+    _state.installed, _state.received, _state.shield, _state.raising = True, None, 0, False
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        _state.installed, _state.received, _state.shield, _state.raising = False, None, 0, False
