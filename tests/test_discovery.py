@@ -76,7 +76,7 @@ def cluster_patch(elements: list[dict[str, str]], platform: str) -> str:
 def subscription(channel: str) -> str:
     return ("apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata:\n  name: rhods-operator\n"
             "  namespace: redhat-ods-operator\n  annotations:\n    argocd.argoproj.io/sync-wave: \"-2\"\nspec:\n"
-            f"  name: rhods-operator\n  channel: {channel}\n  installPlanApproval: Manual\n"
+            f"  name: rhods-operator\n  channel: {channel}\n  installPlanApproval: Automatic\n"
             "  source: redhat-operators\n  sourceNamespace: openshift-marketplace\n")
 
 

@@ -20,6 +20,7 @@ from . import (
     dashboard,
     grafana,
     hardening,
+    health,
     monitoring,
     pipeline,
     promql,
@@ -33,8 +34,9 @@ from .base import PolicyContext, Rule, Scope, Violation
 __all__ = ["FAMILIES", "PolicyContext", "Rule", "Scope", "Violation", "all_rules", "rule_by_id", "rule_ids"]
 
 FAMILIES: tuple[ModuleType, ...] = (
-    pipeline, apiversions, argocd_order, argocd_projects, argocd_sources, catalog_rules, dashboard, grafana,
-    hardening, monitoring, promql, references, remote, rhoai_release, secrets,
+    pipeline, apiversions, argocd_order, health, argocd_projects, argocd_sources, catalog_rules,
+    dashboard, grafana, hardening, monitoring, promql,
+    references, remote, rhoai_release, secrets,
 )
 
 
