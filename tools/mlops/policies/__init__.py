@@ -17,6 +17,7 @@ from . import (
     argocd_projects,
     argocd_sources,
     catalog_rules,
+    connections,
     dashboard,
     grafana,
     hardening,
@@ -35,7 +36,7 @@ __all__ = ["FAMILIES", "PolicyContext", "Rule", "Scope", "Violation", "all_rules
 
 FAMILIES: tuple[ModuleType, ...] = (
     pipeline, apiversions, argocd_order, health, argocd_projects, argocd_sources, catalog_rules,
-    dashboard, grafana, hardening, monitoring, promql,
+    dashboard, connections, grafana, hardening, monitoring, promql,
     references, remote, rhoai_release, secrets,
 )
 
