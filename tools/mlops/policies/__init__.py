@@ -29,6 +29,7 @@ from . import (
     remote,
     rhoai_release,
     secrets,
+    serving_runtime,
 )
 from .base import PolicyContext, Rule, Scope, Violation
 
@@ -36,7 +37,7 @@ __all__ = ["FAMILIES", "PolicyContext", "Rule", "Scope", "Violation", "all_rules
 
 FAMILIES: tuple[ModuleType, ...] = (
     pipeline, apiversions, argocd_order, health, argocd_projects, argocd_sources, catalog_rules,
-    dashboard, connections, grafana, hardening, monitoring, promql,
+    dashboard, connections, serving_runtime, grafana, hardening, monitoring, promql,
     references, remote, rhoai_release, secrets,
 )
 
