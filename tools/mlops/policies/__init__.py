@@ -19,11 +19,13 @@ from . import (
     catalog_rules,
     connections,
     dashboard,
+    gitops_rbac,
     grafana,
     hardening,
     health,
     monitoring,
     pipeline,
+    platform,
     promql,
     references,
     remote,
@@ -36,9 +38,9 @@ from .base import PolicyContext, Rule, Scope, Violation
 __all__ = ["FAMILIES", "PolicyContext", "Rule", "Scope", "Violation", "all_rules", "rule_by_id", "rule_ids"]
 
 FAMILIES: tuple[ModuleType, ...] = (
-    pipeline, apiversions, argocd_order, health, argocd_projects, argocd_sources, catalog_rules,
+    pipeline, apiversions, argocd_order, health, argocd_projects, argocd_sources, gitops_rbac, catalog_rules,
     dashboard, connections, serving_runtime, grafana, hardening, monitoring, promql,
-    references, remote, rhoai_release, secrets,
+    references, platform, remote, rhoai_release, secrets,
 )
 
 
