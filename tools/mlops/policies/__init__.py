@@ -32,6 +32,7 @@ from . import (
     rhoai_release,
     secrets,
     serving_runtime,
+    trustyai,
     workbench,
 )
 from .base import PolicyContext, Rule, Scope, Violation
@@ -40,7 +41,7 @@ __all__ = ["FAMILIES", "PolicyContext", "Rule", "Scope", "Violation", "all_rules
 
 FAMILIES: tuple[ModuleType, ...] = (
     pipeline, apiversions, argocd_order, health, argocd_projects, argocd_sources, gitops_rbac, catalog_rules,
-    dashboard, connections, serving_runtime, workbench, grafana, hardening, monitoring, promql,
+    dashboard, connections, serving_runtime, workbench, grafana, hardening, monitoring, trustyai, promql,
     references, platform, remote, rhoai_release, secrets,
 )
 
