@@ -17,6 +17,7 @@ from . import (
     argocd_projects,
     argocd_sources,
     catalog_rules,
+    comments,
     connections,
     dashboard,
     gitops_rbac,
@@ -42,7 +43,7 @@ __all__ = ["FAMILIES", "PolicyContext", "Rule", "Scope", "Violation", "all_rules
 FAMILIES: tuple[ModuleType, ...] = (
     pipeline, apiversions, argocd_order, health, argocd_projects, argocd_sources, gitops_rbac, catalog_rules,
     dashboard, connections, serving_runtime, workbench, grafana, hardening, monitoring, trustyai, promql,
-    references, platform, remote, rhoai_release, secrets,
+    references, platform, remote, rhoai_release, secrets, comments,
 )
 
 
