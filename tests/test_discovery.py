@@ -76,7 +76,7 @@ def cluster_patch(elements: list[dict[str, str]], platform: str) -> str:
 def subscription(channel: str) -> str:
     return ("apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata:\n  name: rhods-operator\n"
             "  namespace: redhat-ods-operator\n  annotations:\n    argocd.argoproj.io/sync-wave: \"-2\"\nspec:\n"
-            f"  name: rhods-operator\n  channel: {channel}\n  installPlanApproval: Manual\n"
+            f"  name: rhods-operator\n  channel: {channel}\n  installPlanApproval: Automatic\n"
             "  source: redhat-operators\n  sourceNamespace: openshift-marketplace\n")
 
 
@@ -114,11 +114,34 @@ spec:
 """
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  key: value\n"
+#: The platform's access and what the Argo CD controller may write for it (rules rhoai-auth, argocd-controller-rbac).
+AUTH = ("apiVersion: services.platform.opendatahub.io/v1alpha1\nkind: Auth\nmetadata:\n  name: auth\n"
+        "  annotations:\n    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true\n"
+        "spec:\n  adminGroups: [rhods-admins]\n  allowedGroups: [system:authenticated]\n")
+CONTROLLER_RBAC = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: gitops-platform
+rules:
+  - apiGroups: [datasciencecluster.opendatahub.io, services.platform.opendatahub.io]
+    resources: [datascienceclusters, auths]
+    verbs: [get, list, watch, create, update, patch, delete]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: gitops-platform
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: gitops-platform}
+subjects:
+  - {kind: ServiceAccount, name: openshift-gitops-argocd-application-controller, namespace: openshift-gitops}
+"""
 
 
 def fixture(root: Path) -> Path:
     files = {
-        "argocd/base/kustomization.yaml": "resources:\n  - applicationset.yaml\n  - helm.yaml\n",
+        "argocd/base/kustomization.yaml": "resources:\n  - applicationset.yaml\n  - helm.yaml\n  - rbac.yaml\n",
+        "argocd/base/rbac.yaml": CONTROLLER_RBAC,
         "argocd/base/applicationset.yaml": APPSET,
         "argocd/base/helm.yaml": APPLICATION.format(name="grafana", repo="https://grafana.github.io/helm-charts",
                                                     source="chart: grafana", namespace="monitoring"),
@@ -141,7 +164,8 @@ def fixture(root: Path) -> Path:
         "platform/rhoai-2.25/kustomization.yaml": "resources:\n  - subscription.yaml\n  - dsc.yaml\n",
         "platform/rhoai-2.25/subscription.yaml": subscription("stable-2.25"),
         "platform/rhoai-2.25/dsc.yaml": DSC_2X,
-        "platform/rhoai-3.5/kustomization.yaml": "resources:\n  - subscription.yaml\n  - dsc.yaml\n",
+        "platform/rhoai-3.5/kustomization.yaml": "resources:\n  - subscription.yaml\n  - dsc.yaml\n  - auth.yaml\n",
+        "platform/rhoai-3.5/auth.yaml": AUTH,
         "platform/rhoai-3.5/subscription.yaml": subscription("stable-3.5"),
         "platform/rhoai-3.5/dsc.yaml": DSC_3X,
         "sandbox/kustomization.yaml": "resources:\n  - configmap.yaml\n",
@@ -203,7 +227,7 @@ def test_the_2x_platform_is_judged_by_2x_facts_and_the_3x_one_by_3x_schemas(repo
     findings = json.loads(result.stdout)["findings"]
     assert not [f for f in findings if f["rule"] in ("rhoai-2x-leftover", "rhoai-api-deprecated")]
     summary = json.loads(result.stdout)["summary"]["schema_coverage"]
-    assert summary["by_environment"]["platform-3x"]["checked"] == 2  # Subscription and DSC v2 (3.5)
+    assert summary["by_environment"]["platform-3x"]["checked"] == 3  # Subscription, DSC v2 and Auth (3.5)
     # the 3.x platform written with a 2.x field fails against the 3.5 schema
     leftover = DSC_3X + "    modelmeshserving:\n      managementState: Removed\n"
     (repo / "platform/rhoai-3.5/dsc.yaml").write_text(leftover, encoding="utf-8")

@@ -161,7 +161,8 @@ def test_workbench_missing_labels(tmp_path: Path) -> None:
 
 # --- dashboard-connection ------------------------------------------------------------------------
 
-TYPED = {"opendatahub.io/connection-type-ref": "s3", **DISPLAY}
+TYPED = {"opendatahub.io/connection-type-ref": "s3", "opendatahub.io/connection-type": "s3", **DISPLAY}
+CONNECTION_LABELS = {**DASHBOARD, "opendatahub.io/managed": "true"}
 
 
 def external_secret(template_metadata: dict[str, Any] | None, name: str = "s3-es", target: str = "s3",
@@ -174,18 +175,32 @@ def external_secret(template_metadata: dict[str, Any] | None, name: str = "s3-es
 
 
 @pytest.mark.parametrize("connection", [
-    obj("v1", "Secret", "s3", labels=DASHBOARD, annotations=TYPED),
-    obj("v1", "Secret", "s3", labels=DASHBOARD, annotations={"opendatahub.io/connection-type": "s3", **DISPLAY}),
-    external_secret({"labels": DASHBOARD, "annotations": TYPED}),
-    external_secret(None, labels=DASHBOARD, annotations=TYPED),  # no template: ESO copies its own metadata
+    obj("v1", "Secret", "s3", labels=CONNECTION_LABELS, annotations=TYPED),
+    obj("v1", "Secret", "s3", labels=CONNECTION_LABELS,
+        annotations={"opendatahub.io/connection-type": "s3", **DISPLAY}),
+    external_secret({"labels": CONNECTION_LABELS, "annotations": TYPED}),
+    external_secret(None, labels=CONNECTION_LABELS, annotations=TYPED),  # no template: ESO copies its own metadata
+    # A URI connection is not served through storage-config: neither connection-type nor the managed label.
+    obj("v1", "Secret", "uri", labels=DASHBOARD,
+        annotations={"opendatahub.io/connection-type-ref": "uri-v1", **DISPLAY}),
     obj("v1", "Secret", "unrelated"),  # an ordinary Secret is no connection
 ])
 def test_connections_the_dashboard_lists_pass(tmp_path: Path, connection: dict[str, Any]) -> None:
     assert run(CONNECTION, tmp_path, [connection, isvc(connection="s3")]) == []
 
 
+def test_s3_connection_with_the_type_reference_alone(tmp_path: Path) -> None:
+    """The dashboard lists it, but offers it for model serving only with connection-type and the managed label."""
+    secret = obj("v1", "Secret", "s3", labels=DASHBOARD, annotations={"opendatahub.io/connection-type-ref": "s3",
+                                                                      **DISPLAY})
+    findings = run(CONNECTION, tmp_path, [secret], "prod")
+    assert [f.path for f in findings] == [ANNOTATIONS + "opendatahub.io/connection-type",
+                                          LABELS + "opendatahub.io/managed"]
+    assert all(f.rule == "dashboard-connection" and f.severity is Severity.ERROR for f in findings)
+
+
 def test_typed_secret_without_dashboard_label(tmp_path: Path) -> None:
-    secret = obj("v1", "Secret", "s3", labels={}, annotations=TYPED)
+    secret = obj("v1", "Secret", "s3", labels={"opendatahub.io/managed": "true"}, annotations=TYPED)
     finding = one(run(CONNECTION, tmp_path, [secret], "prod"), "dashboard-connection", "prod")
     assert finding.object == ObjectRef("Secret", "s3", "ml-dev", "v1")
     assert finding.path == LABELS + "opendatahub.io/dashboard"
@@ -217,7 +232,8 @@ def test_pipeline_credentials_are_a_connection(tmp_path: Path) -> None:
 
 def test_sealed_secret_template(tmp_path: Path) -> None:
     sealed = obj("bitnami.com/v1alpha1", "SealedSecret", "s3", annotations=TYPED,
-                 spec={"template": {"metadata": {"annotations": TYPED}}, "encryptedData": {}})
+                 spec={"template": {"metadata": {"annotations": TYPED, "labels": {"opendatahub.io/managed": "true"}}},
+                       "encryptedData": {}})
     finding = one(run(CONNECTION, tmp_path, [sealed]), "dashboard-connection")
     assert finding.path == "spec.template.metadata.labels.opendatahub.io/dashboard"
 

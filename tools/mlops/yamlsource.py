@@ -51,24 +51,39 @@ class SourceDocument:
 
     def has_path(self, path: str) -> bool:
         """True when every step of the dotted path exists in this document."""
-        node = self.node
-        for key, index in _split_path(path):
-            step = _child(node, key, index)
-            if step is None:
-                return False
-            node = step[1]
-        return True
+        return self._walk(path)[0]
 
     def line_of(self, path: str) -> int:
         """Line of the deepest key or item along a dotted path (`spec.containers[0].image`)."""
+        return self._walk(path)[1]
+
+    def _walk(self, path: str) -> tuple[bool, int]:
+        """(whether the whole path exists, line of the deepest key or item found along it).
+
+        Keys may contain dots themselves (`metadata.annotations.serving.kserve.io/stop`): where a
+        segment is not a key, the longest run of the following segments joined by dots that is one
+        is taken instead.
+        """
         node = self.node
         line = node.start_mark.line + 1
-        for key, index in _split_path(path):
-            step = _child(node, key, index)
+        steps = list(_split_path(path))
+        position = 0
+        while position < len(steps):
+            key, index = steps[position]
+            step, used = _child(node, key, index), 1
+            if step is None and key is not None:
+                for end in range(len(steps), position + 1, -1):
+                    run = steps[position:end]
+                    if all(name is not None for name, _ in run):
+                        step = _child(node, ".".join(str(name) for name, _ in run), None)
+                        if step is not None:
+                            used = end - position
+                            break
             if step is None:
-                break
+                return False, line
             line, node = step
-        return line
+            position += used
+        return True, line
 
 
 def _split_path(path: str) -> Iterator[tuple[str | None, int | None]]:

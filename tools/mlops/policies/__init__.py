@@ -17,24 +17,33 @@ from . import (
     argocd_projects,
     argocd_sources,
     catalog_rules,
+    comments,
+    connections,
     dashboard,
+    gitops_rbac,
     grafana,
     hardening,
+    health,
     monitoring,
     pipeline,
+    platform,
     promql,
     references,
     remote,
     rhoai_release,
     secrets,
+    serving_runtime,
+    trustyai,
+    workbench,
 )
 from .base import PolicyContext, Rule, Scope, Violation
 
 __all__ = ["FAMILIES", "PolicyContext", "Rule", "Scope", "Violation", "all_rules", "rule_by_id", "rule_ids"]
 
 FAMILIES: tuple[ModuleType, ...] = (
-    pipeline, apiversions, argocd_order, argocd_projects, argocd_sources, catalog_rules, dashboard, grafana,
-    hardening, monitoring, promql, references, remote, rhoai_release, secrets,
+    pipeline, apiversions, argocd_order, health, argocd_projects, argocd_sources, gitops_rbac, catalog_rules,
+    dashboard, connections, serving_runtime, workbench, grafana, hardening, monitoring, trustyai, promql,
+    references, platform, remote, rhoai_release, secrets, comments,
 )
 
 

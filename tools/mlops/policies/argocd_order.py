@@ -82,7 +82,7 @@ def wave(manifest: Manifest) -> int | None:
     return int(value) if _INTEGER.match(value) else None
 
 
-def _is_hook(manifest: Manifest) -> bool:
+def is_hook(manifest: Manifest) -> bool:
     return HOOK_ANNOTATION in manifest.annotations or "helm.sh/hook" in manifest.annotations
 
 
@@ -117,7 +117,7 @@ def _too_early(later: Manifest, later_wave: int, earlier: Manifest, earlier_wave
 
 def _order_in_target(objects: list[Manifest]) -> Iterator[Violation]:
     waves = {id(m): wave(m) for m in objects}
-    ordered = [m for m in objects if waves[id(m)] is not None and not _is_hook(m)]
+    ordered = [m for m in objects if waves[id(m)] is not None and not is_hook(m)]
 
     def w(manifest: Manifest) -> int:
         value = waves[id(manifest)]

@@ -21,8 +21,14 @@ from .references import CONNECTIONS_ANNOTATION, KSERVE_GROUP, parse_connections
 
 DASHBOARD_LABEL = "opendatahub.io/dashboard"
 DISPLAY_NAME = "openshift.io/display-name"
+MANAGED_LABEL = "opendatahub.io/managed"
+#: The dashboard's connection type name (`s3`, `uri-v1`, `oci-v1`); it lists connections by it.
 CONNECTION_TYPE_REF = "opendatahub.io/connection-type-ref"
-LEGACY_CONNECTION_TYPE = "opendatahub.io/connection-type"
+#: The storage type odh-model-controller copies into KServe's storage-config (`s3`); the dashboard
+#: writes it for S3 connections and offers only those for model serving.
+CONNECTION_TYPE = "opendatahub.io/connection-type"
+#: The protocol odh-model-controller's connection webhook reads first (`s3`, `uri`, `oci`).
+CONNECTION_TYPE_PROTOCOL = "opendatahub.io/connection-type-protocol"
 INJECT_AUTH = "notebooks.opendatahub.io/inject-auth"
 INJECT_OAUTH = "notebooks.opendatahub.io/inject-oauth"
 LAST_IMAGE = "notebooks.opendatahub.io/last-image-selection"
@@ -136,7 +142,7 @@ def _check_workbench(context: PolicyContext) -> Iterator[Violation]:
 # --- dashboard-connection --------------------------------------------------------------------------
 
 
-def _connection_metadata(manifest: Manifest) -> Metadata | None:
+def connection_metadata(manifest: Manifest) -> Metadata | None:
     """What the Secret will carry: its own metadata, or what an ExternalSecret/SealedSecret writes."""
     if is_kind(manifest, "Secret", ""):
         return _own(manifest)
@@ -154,12 +160,21 @@ def _connection_metadata(manifest: Manifest) -> Metadata | None:
     return None
 
 
-def _secret_name(manifest: Manifest) -> str:
+def secret_name(manifest: Manifest) -> str:
     if manifest.kind == "ExternalSecret":
         return str(dig(manifest.data, "spec", "target", "name") or manifest.name)
     if manifest.kind == "SealedSecret":
         return str(dig(manifest.data, "spec", "template", "metadata", "name") or manifest.name)
     return manifest.name
+
+
+def connection_type(meta: Metadata) -> str | None:
+    """The storage protocol a connection declares (`s3`, `uri`, `oci`), from any of its three annotations."""
+    for key in (CONNECTION_TYPE_PROTOCOL, CONNECTION_TYPE, CONNECTION_TYPE_REF):
+        value = meta.annotations.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip().removesuffix("-v1")
+    return None
 
 
 def _referenced_connections(context: PolicyContext, objects: list[Manifest]) -> dict[tuple[str | None, str], str]:
@@ -186,12 +201,12 @@ def _check_connection(context: PolicyContext) -> Iterator[Violation]:
         objects = context.manifests[target.name]
         used = _referenced_connections(context, objects)
         for manifest in objects:
-            meta = _connection_metadata(manifest)
+            meta = connection_metadata(manifest)
             if meta is None:
                 continue
-            name = _secret_name(manifest)
+            name = secret_name(manifest)
             user = used.get((namespace_of(context, manifest), name))
-            typed = CONNECTION_TYPE_REF in meta.annotations or LEGACY_CONNECTION_TYPE in meta.annotations
+            typed = CONNECTION_TYPE_REF in meta.annotations or CONNECTION_TYPE in meta.annotations
             if not typed and user is None:
                 continue  # an ordinary Secret
             what = (f"Secret {name}" if manifest.kind == "Secret"
@@ -201,9 +216,15 @@ def _check_connection(context: PolicyContext) -> Iterator[Violation]:
             checks = [
                 _missing(manifest, meta, what, "label", DASHBOARD_LABEL, "true"),
                 None if typed else _missing(manifest, meta, what, "annotation", CONNECTION_TYPE_REF,
-                                            alternative=f"the legacy {LEGACY_CONNECTION_TYPE}"),
+                                            alternative=CONNECTION_TYPE),
                 _missing(manifest, meta, what, "annotation", DISPLAY_NAME),
             ]
+            if connection_type(meta) == "s3":
+                # odh-dashboard packages/k8s-core/src/connectionTypeUtils.ts (isModelServingCompatible):
+                # an S3 connection is offered for model serving only with both of these; the
+                # connection-type-ref alone lists it, but not as a place to serve models from.
+                checks += [_missing(manifest, meta, what, "annotation", CONNECTION_TYPE, "s3"),
+                           _missing(manifest, meta, what, "label", MANAGED_LABEL, "true")]
             yield from (found for found in checks if found)
 
 
@@ -274,15 +295,21 @@ RULES: list[Rule] = [
         summary="Connection Secrets (and ExternalSecret/SealedSecret templates) carry the dashboard's metadata",
         explanation=(
             "The dashboard lists connections with the label `opendatahub.io/dashboard: \"true\"`, recognises "
-            "them by `opendatahub.io/connection-type-ref` (or the legacy `opendatahub.io/connection-type`) and "
-            "shows `openshift.io/display-name`. A Secret is a connection when it has a connection-type "
-            "annotation, or when a Notebook or InferenceService names it in `opendatahub.io/connections`, an "
-            "InferenceService in `storage.key`, or a pipeline server as `s3CredentialsSecret`. For an "
-            "ExternalSecret the metadata that counts is `spec.target.template.metadata` (the ExternalSecret's "
-            "own when it has no template), for a SealedSecret `spec.template.metadata`." + _SEVERITY
+            "them by `opendatahub.io/connection-type-ref` (or `opendatahub.io/connection-type`) and shows "
+            "`openshift.io/display-name`. It offers an S3 connection for model serving only when it also carries "
+            "`opendatahub.io/connection-type: s3` and the label `opendatahub.io/managed: \"true\"`, as the "
+            "connections it creates do (odh-dashboard `packages/k8s-core/src/connectionTypeUtils.ts`); with the "
+            "type reference alone it is listed, but not offered where models are deployed. A Secret is a "
+            "connection when it has a connection-type annotation, or when a Notebook or InferenceService names it"
+            " in `opendatahub.io/connections`, an InferenceService in `storage.key`, or a pipeline server as "
+            "`s3CredentialsSecret`. For an ExternalSecret the metadata that counts is "
+            "`spec.target.template.metadata` (the ExternalSecret's own when it has no template), for a "
+            "SealedSecret `spec.template.metadata`."
+            + _SEVERITY
         ),
         fix="add label opendatahub.io/dashboard: \"true\" and annotations opendatahub.io/connection-type-ref "
-            "(e.g. s3) and openshift.io/display-name to the Secret (or its template)",
+            "(e.g. s3) and openshift.io/display-name to the Secret (or its template); for S3 also "
+            "opendatahub.io/connection-type: s3 and the label opendatahub.io/managed: \"true\"",
         check=_check_connection,
         scope=Scope.DEPLOYED,
         escalates_to_production=True,

@@ -55,16 +55,37 @@ def _sanitize(label: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_]", "_", label)
 
 
-def predictor_labels(isvc: Manifest, objects: list[Manifest]) -> tuple[dict[str, str], dict[str, str]]:
-    """(labels of the predictor Service, labels of the predictor pods) KServe will create."""
-    labels: dict[str, str] = {}
+#: ServingRuntime `spec.annotations` that make odh-model-controller create a `<isvc>-metrics` Service
+#: and ServiceMonitor for every InferenceService of the runtime (`internal/controller/serving/reconcilers/
+#: kserve_metrics_service_reconciler.go`, `kserve_metrics_servicemonitor_reconciler.go`).
+PROMETHEUS_PORT = "prometheus.io/port"
+PROMETHEUS_PATH = "prometheus.io/path"
+
+
+def runtime_of(isvc: Manifest, objects: list[Manifest]) -> Manifest | None:
+    """The ServingRuntime of the same namespace that an InferenceService names, if rendered."""
     runtime = dig(isvc.data, "spec", "predictor", "model", "runtime")
     for candidate in objects:
         if (candidate.kind == "ServingRuntime" and candidate.name == runtime
                 and candidate.namespace == isvc.namespace):
-            runtime_labels = dig(candidate.data, "spec", "labels")
-            if isinstance(runtime_labels, dict):
-                labels.update({str(k): str(v) for k, v in runtime_labels.items()})
+            return candidate
+    return None
+
+
+def controller_scrapes(runtime: Manifest | None) -> bool:
+    """Does odh-model-controller create a ServiceMonitor for the runtime's models (prometheus.io/port)?"""
+    port = dig(runtime.data, "spec", "annotations", PROMETHEUS_PORT) if runtime is not None else None
+    return port is not None and str(port).strip() != ""
+
+
+def predictor_labels(isvc: Manifest, objects: list[Manifest]) -> tuple[dict[str, str], dict[str, str]]:
+    """(labels of the predictor Service, labels of the predictor pods) KServe will create."""
+    labels: dict[str, str] = {}
+    runtime = runtime_of(isvc, objects)
+    if runtime is not None:
+        runtime_labels = dig(runtime.data, "spec", "labels")
+        if isinstance(runtime_labels, dict):
+            labels.update({str(k): str(v) for k, v in runtime_labels.items()})
     labels.update({str(k): str(v) for k, v in isvc.labels.items()})
     component_labels = dig(isvc.data, "spec", "predictor", "labels")
     if isinstance(component_labels, dict):
@@ -152,6 +173,8 @@ def _uwm_sees(rule_namespace: str | None, model_namespace: str | None) -> bool:
 def _check_scrape(context: PolicyContext) -> Iterator[Violation]:
     for isvc in _isvcs(context):
         objects = context.manifests.get(isvc.environment, [])
+        if controller_scrapes(runtime_of(isvc, objects)):
+            continue  # odh-model-controller's <isvc>-metrics ServiceMonitor scrapes it
         service_labels, pod_labels = predictor_labels(isvc, objects)
         namespace = namespace_of(context, isvc)
         covered, elsewhere = False, []
@@ -307,7 +330,8 @@ RULES: list[Rule] = [
             "labels, `serving.kserve.io/inferenceservice: <name>`, `component: predictor` and "
             "`app: isvc.<name>-predictor`. The monitor must be in the model's namespace: OpenShift "
             "user-workload monitoring ignores `namespaceSelector` and scrapes each namespace only "
-            "through its own monitors."
+            "through its own monitors. A runtime whose `spec.annotations` set `prometheus.io/port` counts "
+            "as scraped: odh-model-controller then creates a `<name>-metrics` ServiceMonitor itself."
         ),
         fix="add a ServiceMonitor in the model's namespace with selector.matchLabels "
             "{serving.kserve.io/inferenceservice: <name>} (or a PodMonitor)",

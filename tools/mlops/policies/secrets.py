@@ -94,15 +94,34 @@ def scan_text(text: str) -> Iterator[tuple[int, str, str]]:
             break
 
 
-def _check_files(context: PolicyContext) -> Iterator[Violation]:
-    for path in repository_files(context.root):
+def read_repository_texts(root: Path) -> list[tuple[Path, str, str]]:
+    """(path, repository-relative name, text) of every YAML and JSON file small enough to scan."""
+    texts = []
+    for path in repository_files(root):
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
                 continue
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        display = path.relative_to(context.root).as_posix()
+        texts.append((path, path.relative_to(root).as_posix(), text))
+    return texts
+
+
+_TEXTS_KEY = "secrets.repository-texts"
+
+
+def repository_texts(context: PolicyContext) -> list[tuple[Path, str, str]]:
+    """The repository's YAML and JSON files, read once per run for every rule that scans files."""
+    cached = context.cache.get(_TEXTS_KEY)
+    if not isinstance(cached, list):
+        cached = read_repository_texts(context.root)
+        context.cache[_TEXTS_KEY] = cached
+    return cached
+
+
+def _check_files(context: PolicyContext) -> Iterator[Violation]:
+    for _, display, text in repository_texts(context):
         for line, what, masked in scan_text(text):
             yield Violation(f"{display} holds what looks like {what} ({masked})", file=display, line=line)
 

@@ -1,0 +1,181 @@
+"""The Argo CD application controller may write every object its Applications sync.
+
+Argo CD applies objects as its application controller's ServiceAccount, `<instance>-argocd-
+application-controller` in the instance's namespace. OpenShift GitOps gives the default instance
+(`openshift-gitops`) a ClusterRole that reads everything but writes only a fixed list of API groups
+(gitops-operator `controllers/argocd/openshift/openshift.go`, policyRulesForClusterConfig: OLM,
+OpenShift config, RBAC, storage, namespaces, PVCs, ConfigMaps, ...), plus the `admin` role in the
+namespaces labelled `argocd.argoproj.io/managed-by: <instance namespace>`. The OpenShift AI platform
+objects are outside both: a DataScienceCluster, DSCInitialization, Auth (cluster-scoped), a
+HardwareProfile in `redhat-ods-applications` or a ModelRegistry in `rhoai-model-registries` fail to
+sync with "forbidden" until someone grants more by hand. Declaring the grant in Git makes it
+reviewed and reproducible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..manifests import Manifest
+from .argocd_sources import owners
+from .base import PolicyContext, Rule, Scope, Violation
+from .objects import CLUSTER_SCOPED_KINDS, dig, is_kind, namespace_of, where
+
+RBAC_GROUP = "rbac.authorization.k8s.io"
+MANAGED_BY = "argocd.argoproj.io/managed-by"
+LOCAL_CONFIG = "config.kubernetes.io/local-config"
+#: Verbs a sync needs besides reading (which OpenShift GitOps grants on everything): create, apply
+#: (patch; server-side apply), replace (update) and prune (delete).
+WRITE_VERBS = frozenset({"create", "update", "patch", "delete"})
+#: API group -> resources the default instance may write cluster-wide ("*": all of the group), from
+#: gitops-operator's policyRulesForClusterConfig and the argoproj.io rule of its application controller.
+DEFAULT_WRITABLE: dict[str, frozenset[str]] = {
+    "operators.coreos.com": frozenset({"*"}),
+    "operator.openshift.io": frozenset({"*"}),
+    "user.openshift.io": frozenset({"*"}),
+    "config.openshift.io": frozenset({"*"}),
+    "console.openshift.io": frozenset({"*"}),
+    "rbac.authorization.k8s.io": frozenset({"*"}),
+    "storage.k8s.io": frozenset({"*"}),
+    "machine.openshift.io": frozenset({"*"}),
+    "machineconfiguration.openshift.io": frozenset({"*"}),
+    "compliance.openshift.io": frozenset({"scansettingbindings"}),
+    "": frozenset({"namespaces", "persistentvolumeclaims", "persistentvolumes", "configmaps"}),
+}
+
+
+def plural(kind: str) -> str:
+    """The resource name of a kind, as Kubernetes forms it for CRDs and built-ins alike."""
+    lower = kind.lower()
+    if lower.endswith("y") and lower[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return lower[:-1] + "ies"
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return lower + "es"
+    return lower + "s"
+
+
+def controller_account(argocd_namespace: str) -> str:
+    """The application controller's ServiceAccount of the instance in `argocd_namespace`.
+
+    OpenShift GitOps names it after the ArgoCD resource; the default instance is `openshift-gitops`
+    in the namespace of the same name, and a repository's Applications live in their instance's
+    namespace, so the namespace stands for the instance name.
+    """
+    return f"{argocd_namespace}-argocd-application-controller"
+
+
+@dataclass(frozen=True)
+class _Grant:
+    role: str  # the ClusterRole (or Role) that grants
+    binding: str  # the (Cluster)RoleBinding that binds it to the controller
+    namespace: str | None  # None: cluster-wide
+
+
+def _rule_grants(rule: Any, group: str, resource: str) -> bool:
+    if not isinstance(rule, dict):
+        return False
+    groups, resources = rule.get("apiGroups") or [], rule.get("resources") or []
+    verbs = {str(v) for v in rule.get("verbs") or []}
+    return (("*" in groups or group in groups) and ("*" in resources or resource in resources)
+            and ("*" in verbs or verbs >= WRITE_VERBS))
+
+
+def _binds_controller(binding: Manifest, account: str, argocd_namespace: str) -> bool:
+    for subject in dig(binding.data, "subjects") or []:
+        if not isinstance(subject, dict):
+            continue
+        if subject.get("kind") == "ServiceAccount" and subject.get("name") == account and (
+                subject.get("namespace") in (argocd_namespace, None)):
+            return True
+        if subject.get("kind") == "Group" and subject.get("name") in (
+                "system:serviceaccounts", f"system:serviceaccounts:{argocd_namespace}"):
+            return True
+    return False
+
+
+def _grants(objects: list[Manifest], account: str, argocd_namespace: str, group: str, resource: str,
+            namespace: str | None) -> _Grant | None:
+    roles = {(m.kind, m.namespace, m.name): m for m in objects
+             if m.group == RBAC_GROUP and m.kind in ("ClusterRole", "Role")}
+    for binding in objects:
+        if binding.group != RBAC_GROUP or binding.kind not in ("ClusterRoleBinding", "RoleBinding"):
+            continue
+        if binding.kind == "RoleBinding" and (namespace is None or binding.namespace != namespace):
+            continue
+        if not _binds_controller(binding, account, argocd_namespace):
+            continue
+        ref_kind, ref_name = dig(binding.data, "roleRef", "kind"), dig(binding.data, "roleRef", "name")
+        role = roles.get((str(ref_kind), binding.namespace if ref_kind == "Role" else None, str(ref_name)))
+        if role is not None and any(_rule_grants(rule, group, resource) for rule in dig(role.data, "rules") or []):
+            return _Grant(role.name, binding.name, binding.namespace if binding.kind == "RoleBinding" else None)
+    return None
+
+
+def _writable_by_default(group: str, resource: str) -> bool:
+    allowed = DEFAULT_WRITABLE.get(group)
+    return allowed is not None and ("*" in allowed or resource in allowed)
+
+
+def _check_controller_rbac(context: PolicyContext) -> Iterator[Violation]:
+    # Grants count wherever the repository renders them: in a synced target, or in a base applied by hand
+    # together with the Argo CD objects (as base/argocd is, with `oc apply -k`).
+    everything = [manifest for manifests in context.manifests.values() for manifest in manifests]
+    synced = owners(context)
+    for target_name, apps in synced.items():
+        argocd_namespace = next((str(app.manifest.namespace) for app, _ in apps if app.manifest.namespace), None)
+        if argocd_namespace is None:
+            continue
+        managed = {argocd_namespace} | {m.name for m in everything if is_kind(m, "Namespace", "")
+                                        and m.labels.get(MANAGED_BY) == argocd_namespace}
+        account = controller_account(argocd_namespace)
+        missing: dict[tuple[str, str], list[Manifest]] = {}
+        for manifest in context.manifests.get(target_name, []):
+            if str(manifest.annotations.get(LOCAL_CONFIG, "")).lower() == "true":
+                continue  # read by kustomize, never applied
+            cluster_scoped = manifest.kind in CLUSTER_SCOPED_KINDS
+            namespace = None if cluster_scoped else namespace_of(context, manifest)
+            resource = plural(manifest.kind)
+            if (namespace in managed and not cluster_scoped) or _writable_by_default(manifest.group, resource):
+                continue
+            if _grants(everything, account, argocd_namespace, manifest.group, resource, namespace) is None:
+                missing.setdefault((manifest.group, resource), []).append(manifest)
+        for (group, resource), manifests in missing.items():
+            first = manifests[0]
+            more = f" (and {len(manifests) - 1} more)" if len(manifests) > 1 else ""
+            place = ("cluster-scoped" if first.kind in CLUSTER_SCOPED_KINDS
+                     else f"in namespace {namespace_of(context, first)}, which is not managed by {argocd_namespace}")
+            yield Violation(
+                f"{first.kind} {where(namespace_of(context, first), first.name)}{more} of {target_name} is {place}, "
+                f"and no ClusterRole of the repository bound to {argocd_namespace}/{account} lets the Argo CD "
+                f"application controller write {resource}.{group or 'core'}: OpenShift GitOps grants the instance "
+                "only a fixed list of API groups, so the sync fails with \"forbidden\"",
+                first, "kind",
+                fix=f"declare a ClusterRole with apiGroups [{group!r}], resources [{resource}] and verbs get, list, "
+                    f"watch, create, update, patch, delete, and a ClusterRoleBinding of it to ServiceAccount "
+                    f"{account} in {argocd_namespace}")
+
+
+RULES: list[Rule] = [
+    Rule(
+        id="argocd-controller-rbac",
+        summary="The Argo CD application controller is granted, in Git, every platform kind it syncs",
+        explanation=(
+            "Argo CD writes objects as `<instance>-argocd-application-controller`. OpenShift GitOps lets the "
+            "default instance read everything but write only some API groups cluster-wide (OLM, OpenShift "
+            "configuration, RBAC, storage, namespaces, PersistentVolumeClaims, ConfigMaps: gitops-operator "
+            "`controllers/argocd/openshift/openshift.go`), and everything in namespaces labelled "
+            "`argocd.argoproj.io/managed-by: <its namespace>`. Every other object an Application of the repository "
+            "syncs (a DataScienceCluster, DSCInitialization or Auth; a HardwareProfile in "
+            "`redhat-ods-applications`; a ModelRegistry in `rhoai-model-registries`) needs a ClusterRole with "
+            "create, update, patch and delete on its resource, bound by a ClusterRoleBinding (or, for a namespaced "
+            "object, a RoleBinding in its namespace) to that ServiceAccount, and the repository must render both: "
+            "otherwise the sync fails with \"forbidden\", and the grant someone adds by hand is reviewed nowhere. "
+            "The instance is taken to be the one named like the Applications' namespace (`openshift-gitops`)."
+        ),
+        fix="add the resource to the controller's ClusterRole in base/argocd (and bind it to the controller)",
+        check=_check_controller_rbac,
+        scope=Scope.REPOSITORY,
+    ),
+]
