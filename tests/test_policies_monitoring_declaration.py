@@ -15,11 +15,14 @@ from click.testing import CliRunner
 from mlops.catalog import load_catalog
 from mlops.cli import main
 from mlops.findings import Finding, Severity
+from mlops.model_monitoring import DRIFT_THRESHOLD_SERIES as DRIFT_SERIES
+from mlops.model_monitoring import FAIRNESS_THRESHOLD_SERIES as FAIRNESS_SERIES
 from mlops.model_monitoring import file_text
 from mlops.policies.monitoring_declaration import RULES
 from policy_helpers import check, make_config, make_context
 
 DECLARATION, DELIVERED = RULES
+JOIN_ORDER = ["metricName", "subcategory", "protected", "outcome"]
 FRAUD = "models/fraud-detection/model.yaml"
 MONITORING_BLOCK = re.compile(r"^monitoring:\n(?:(?:  .*|#.*|)\n)*", re.MULTILINE)
 VALID = """\
@@ -279,3 +282,21 @@ def test_a_file_without_a_declaration_is_reported_not_deleted(repo: Path) -> Non
 def test_an_unknown_model_is_bad_usage(repo: Path) -> None:
     result = run(repo, "no-such-model")
     assert result.exit_code == 2 and "no catalog entry models/no-such-model/model.yaml" in result.output
+
+
+# --- the generated thresholds are what the alerts and the dashboard join on ---------------------
+
+
+def test_the_quality_alerts_join_the_generated_thresholds_on_their_labels(repo_root: Path) -> None:
+    rules = yaml.safe_load((repo_root / "base/monitoring/rules/model-alerts.rules.yaml").read_text(encoding="utf-8"))
+    alerts = {r["alert"]: r["expr"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    models, _ = load_catalog(repo_root, make_config(repo_root))
+    generated = next(d for d in yaml.safe_load_all(file_text(models["fraud-detection"]))
+                     if d["kind"] == "PrometheusRule")
+    for rule in generated["spec"]["groups"][0]["rules"]:
+        labels = sorted(set(rule["labels"]) - {"model"})
+        alert = "ModelFeatureDrift" if rule["record"] == DRIFT_SERIES else "ModelFairnessOutOfBounds"
+        assert rule["record"] in alerts[alert]
+        assert f"on (namespace, model, {', '.join(sorted(labels, key=JOIN_ORDER.index))})" in alerts[alert]
+    dashboard = (repo_root / "base/monitoring/grafanadashboard-model-serving.yaml").read_text(encoding="utf-8")
+    assert DRIFT_SERIES in dashboard and FAIRNESS_SERIES in dashboard
