@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -23,12 +24,14 @@ from mlops import config as config_module
 from mlops.catalog import Model, Signature, Tensor
 from mlops.kustomize import find_engine, render
 from mlops.model_monitoring import DriftCheck, FairnessCheck, Monitoring, declaration
-from trustyai_standin import Kubernetes, TrustyAI, body_problems, serving_kubernetes, serving_trustyai
+from trustyai_standin import S3, Kubernetes, TrustyAI, body_problems, serving_kubernetes, serving_s3, serving_trustyai
 from trustyai_standin import Model as StoredModel
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = config_module.load(ROOT)
 SCRIPT = ROOT / "base/model-monitoring/trustyai_metrics.py"
+S3_KEYS = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret/key+example",
+           "AWS_DEFAULT_REGION": "eu-west-1"}
 JOB = "trustyai-metrics"
 TOKEN = "sa-token"
 FRAUD_INPUTS = {f"transaction_features-{i}": "FLOAT" for i in range(5)}
@@ -68,7 +71,15 @@ def test_every_environment_runs_the_hook_after_its_sync(rendered: dict[str, list
     mount = next(m for m in container["volumeMounts"] if script.startswith(m["mountPath"] + "/"))
     volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
     config_map = only(objects, "ConfigMap", volume["configMap"]["name"])
-    assert config_map["data"][Path(script).name] == SCRIPT.read_text(encoding="utf-8")
+    assert set(config_map["data"]) == {"trustyai_metrics.py", "s3_get.py"}  # the script and what it imports
+    for name, text in config_map["data"].items():
+        assert text == (SCRIPT.parent / name).read_text(encoding="utf-8"), name
+    assert Path(script).name == SCRIPT.name
+    # the S3 data connection, optional: the hook runs without it and reports drift as waiting
+    secret_refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    assert {ref["name"] for ref in secret_refs.values()} == {"mlops-s3"}
+    assert all(ref["optional"] is True and ref["key"] == name for name, ref in secret_refs.items())
+    assert only(objects, "ExternalSecret", "mlops-s3")["spec"]["target"].get("name", "mlops-s3") == "mlops-s3"
     projected = next(v for v in spec["volumes"] if "projected" in v)["projected"]["sources"]
     assert {s["configMap"]["name"] for s in projected if "configMap" in s} == {"kube-root-ca.crt",
                                                                               "openshift-service-ca.crt"}
@@ -108,6 +119,8 @@ def test_the_declaration_of_fraud_detection_reaches_every_environment(
 
 
 def load_script() -> ModuleType:
+    if str(SCRIPT.parent) not in sys.path:
+        sys.path.insert(0, str(SCRIPT.parent))  # as `python3 trustyai_metrics.py` has its folder first
     spec = importlib.util.spec_from_file_location("trustyai_metrics", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -121,10 +134,10 @@ def fraud_model(version: str, reference_rows: int = 1000) -> StoredModel:
 
 
 class Cluster:
-    """A TrustyAI stand-in and a Kubernetes stand-in holding one environment's rendered objects."""
+    """Stand-ins for TrustyAI, the Kubernetes API (one environment's rendered objects) and S3."""
 
-    def __init__(self, trustyai: TrustyAI, kube: Kubernetes, environ: dict[str, str]) -> None:
-        self.trustyai, self.kube, self.environ = trustyai, kube, environ
+    def __init__(self, trustyai: TrustyAI, kube: Kubernetes, s3: S3, environ: dict[str, str]) -> None:
+        self.trustyai, self.kube, self.s3, self.environ = trustyai, kube, s3, environ
 
     def run(self, **changes: str) -> int:
         result: int = load_script().main({**self.environ, **changes})
@@ -138,10 +151,13 @@ def cluster(rendered: dict[str, list[dict[str, Any]]], tmp_path: Path) -> Iterat
     trustyai = TrustyAI()
     trustyai.models["fraud-detection"] = fraud_model(PINNED["test"])
     kube = Kubernetes(json.loads(json.dumps(rendered["test"])), "mlops-test")
-    with serving_trustyai(trustyai, TOKEN) as trustyai_url, serving_kubernetes(kube, TOKEN) as kube_url:
-        yield Cluster(trustyai, kube, {"NAMESPACE": "mlops-test", "TOKEN_FILE": str(token),
-                                       "TRUSTYAI_URL": trustyai_url, "KUBERNETES_URL": kube_url})
-    assert trustyai.problems == [] and kube.problems == [], trustyai.problems + kube.problems
+    s3 = S3(S3_KEYS["AWS_ACCESS_KEY_ID"], S3_KEYS["AWS_SECRET_ACCESS_KEY"], S3_KEYS["AWS_DEFAULT_REGION"])
+    with serving_trustyai(trustyai, TOKEN) as trustyai_url, serving_kubernetes(kube, TOKEN) as kube_url, \
+            serving_s3(s3) as s3_url:
+        yield Cluster(trustyai, kube, s3, {"NAMESPACE": "mlops-test", "TOKEN_FILE": str(token),
+                                           "TRUSTYAI_URL": trustyai_url, "KUBERNETES_URL": kube_url,
+                                           "AWS_S3_ENDPOINT": s3_url, **S3_KEYS})
+    assert trustyai.problems == [] and kube.problems == [] and s3.problems == [], trustyai.problems + kube.problems
 
 
 def report(capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, Any]]:
@@ -344,3 +360,58 @@ def test_the_contract_check_catches_a_misspelt_or_mistyped_field() -> None:
     ]
     assert body_problems("GroupMetricRequest", {"modelId": "m"}, "POST y")[:2] == [
         "POST y: GroupMetricRequest needs 'protectedAttribute'", "POST y: GroupMetricRequest needs 'outcomeName'"]
+
+
+# --- reference data: the served version's training sample, uploaded from S3 ---------------------
+
+
+def reference_payload(rows: int = 3) -> dict[str, Any]:
+    """What fraud_detection_training.reference_data writes next to a model (a few rows)."""
+    return {"request": {"inputs": [{"name": "transaction_features", "shape": [rows, 5], "datatype": "FP32",
+                                    "data": [[1.5 * r, 0.5, 1.1, 1.0, 0.0] for r in range(rows)]}]},
+            "response": {"outputs": [{"name": "fraud_probability", "shape": [rows, 1], "datatype": "FP32",
+                                      "data": [0.01 * r for r in range(rows)]}]}}
+
+
+def test_the_reference_of_the_served_version_is_uploaded_then_drift_scheduled(
+        cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
+    del cluster.trustyai.models["fraud-detection"]  # a new environment: TrustyAI has seen nothing yet
+    key = "mlops-models/fraud-detection/1.1.0/trustyai-reference.json"  # the pinned storageUri of test
+    cluster.s3.objects[key] = json.dumps(reference_payload()).encode()
+    assert cluster.run() == 0
+    [upload] = cluster.trustyai.uploads
+    assert upload["model_name"] == "fraud-detection" and upload["data_tag"] == "training-1.1.0"
+    stored = cluster.trustyai.models["fraud-detection"]
+    # the uploaded rows create the same columns as logged inferences, which the name mapping renames
+    assert set(stored.inputs) == set(FRAUD_INPUTS) and set(stored.outputs) == set(FRAUD_OUTPUTS)
+    assert stored.tags == {"training-1.1.0": 3}
+    assert {r["referenceTag"] for r in cluster.trustyai.schedules.values()} == {"training-1.1.0"}
+    assert cluster.trustyai.writes()[:2] == ["POST /data/upload", "POST /info/names"]
+    assert report(capsys)["fraud-detection"]["reference"] == "uploaded 3 rows tagged training-1.1.0"
+    assert cluster.s3.requests == [f"/{key}"]
+    assert cluster.run() == 0  # the next sync finds the reference in TrustyAI: no second upload
+    assert len(cluster.trustyai.uploads) == 1 and cluster.s3.requests == [f"/{key}"]
+
+
+def test_a_version_trained_without_a_reference_leaves_drift_waiting(cluster: Cluster,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    cluster.trustyai.models["fraud-detection"].tags = {}
+    assert cluster.run() == 0
+    assert cluster.trustyai.uploads == [] and cluster.trustyai.schedules == {}
+    err = capsys.readouterr().err
+    assert "no reference data at s3://mlops-models/fraud-detection/1.1.0/trustyai-reference.json" in err
+
+
+def test_without_the_data_connection_drift_waits(cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
+    cluster.trustyai.models["fraud-detection"].tags = {}
+    assert cluster.run(AWS_ACCESS_KEY_ID="") == 0
+    assert cluster.s3.requests == [] and cluster.trustyai.schedules == {}
+    assert "no S3 credentials" in capsys.readouterr().err
+
+
+def test_a_wrong_signature_is_refused_by_s3(cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
+    cluster.trustyai.models["fraud-detection"].tags = {}
+    assert cluster.run(AWS_SECRET_ACCESS_KEY="not-the-secret") == 1
+    assert "S3 refused GET s3://mlops-models/fraud-detection/1.1.0/trustyai-reference.json: HTTP 403" in \
+        capsys.readouterr().err
+    assert cluster.trustyai.uploads == []

@@ -243,4 +243,6 @@ def test_pipeline_trains_locally_without_publishing(local_runner: Path, tmp_path
     assert "**Decision:** retrain: forced (force_retrain)" in report.read_text(encoding="utf-8")
     (onnx_file,) = local_runner.glob("*/export-model/onnx_model/1/model.onnx")
     assert check_onnx_signature(str(onnx_file), pipeline.SIGNATURE) == pipeline.SIGNATURE
+    # the drift reference sits at the root of the uploaded model folder, beside OVMS's version folder
+    assert (onnx_file.parent.parent / "trustyai-reference.json").is_file()
     assert run is not None

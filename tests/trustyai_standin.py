@@ -177,16 +177,105 @@ class TrustyAI:
         return 200, {"requestId": self.schedule(metric, body), "timestamp": "2026-12-01T10:00:00.000+00:00"}
 
     def _upload(self, body: dict[str, Any]) -> tuple[int, Any]:
-        problems = []
+        """Rows stored under model_name with data_tag; the columns named as TrustyAI names them."""
+        columns: dict[str, dict[str, str]] = {}
+        rows = set()
         for side, key in (("request", "inputs"), ("response", "outputs")):
             tensors = (body.get(side) or {}).get(key) or []
             if not tensors:
                 return 400, f"The {side} has no {key}"
+            problems = []
             for index, tensor in enumerate(tensors):
                 problems += body_problems("TensorPayload", tensor, f"POST /data/upload.{side}.{key}[{index}]")
-        self.problems += problems
+            if problems:
+                self.problems += problems
+                return 400, "; ".join(problems)
+            columns[key], count = self._columns(tensors)
+            rows.add(count)
+        if len(rows) != 1:
+            return 400, f"inputs and outputs hold different numbers of rows: {sorted(rows)}"
+        tag = body.get("data_tag") or ""
+        if tag.startswith("_trustyai"):
+            return 400, f"The tag prefix '_trustyai' is reserved for internal TrustyAI use only. Provided tag '{tag}'"
+        model = self.models.get(body["model_name"])
+        if model is None:
+            model = self.models[body["model_name"]] = Model(columns["inputs"], columns["outputs"])
+        elif (model.inputs, model.outputs) != (columns["inputs"], columns["outputs"]):
+            return 400, f"the upload's columns {columns} do not match the stored schema of {body['model_name']}"
+        [count] = rows
+        model.rows += count
+        model.tags[tag] = model.tags.get(tag, 0) + count
         self.uploads.append(body)
-        return 200, "datapoints successfully added"
+        return 200, f"{count} datapoints successfully added to {body['model_name']} data."
+
+    @staticmethod
+    def _columns(tensors: list[dict[str, Any]]) -> tuple[dict[str, str], int]:
+        """(column -> DataType, rows): one tensor holding a row per array gives <name>-i columns
+        (UploadUtils.getBuilderInputsOrOutputs), one flat [n, 1] tensor gives <name>-0
+        (TensorConverter), several tensors give one column each, named like the tensor."""
+        kinds = {"FP32": "FLOAT", "FP64": "DOUBLE", "INT32": "INT32", "INT64": "INT64", "BOOL": "BOOL",
+                 "BYTES": "STRING"}
+        if len(tensors) > 1:
+            return {t["name"]: kinds.get(t["datatype"], "UNKNOWN") for t in tensors}, int(tensors[0]["shape"][0])
+        [tensor] = tensors
+        kind = kinds.get(tensor["datatype"], "UNKNOWN")
+        data, shape = tensor["data"], tensor["shape"]
+        if data and isinstance(data[0], list):
+            return {f"{tensor['name']}-{i}": kind for i in range(len(data[0]))}, len(data)
+        if len(shape) == 2:
+            return {f"{tensor['name']}-{i}": kind for i in range(int(shape[1]))}, int(shape[0])
+        return {tensor["name"]: kind}, len(data)
+
+
+class S3:
+    """GET of objects, path-style, refusing any request whose SigV4 signature botocore computes differently."""
+
+    def __init__(self, access_key: str, secret_key: str, region: str) -> None:
+        self.access_key, self.secret_key, self.region = access_key, secret_key, region
+        self.objects: dict[str, bytes] = {}  # "bucket/key" -> content
+        self.requests: list[str] = []
+        self.problems: list[str] = []
+
+    def expected_authorization(self, url: str, headers: dict[str, str]) -> str:
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        request = AWSRequest(method="GET", url=url, headers={
+            "x-amz-content-sha256": headers.get("x-amz-content-sha256", ""),
+            "x-amz-date": headers.get("x-amz-date", "")})
+        request.context["timestamp"] = headers.get("x-amz-date", "")
+        signer = S3SigV4Auth(Credentials(self.access_key, self.secret_key), "s3", self.region)
+        canonical = signer.canonical_request(request)
+        signature = signer.signature(signer.string_to_sign(request, canonical), request)
+        scope = f"{headers.get('x-amz-date', '')[:8]}/{self.region}/s3/aws4_request"
+        return (f"AWS4-HMAC-SHA256 Credential={self.access_key}/{scope}, "
+                f"SignedHeaders={signer.signed_headers(signer.headers_to_sign(request))}, Signature={signature}")
+
+    def answer(self, url: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        self.requests.append(path)
+        if headers.get("authorization") != self.expected_authorization(url, headers):
+            return 403, b"<Error><Code>SignatureDoesNotMatch</Code></Error>"
+        content = self.objects.get(path.lstrip("/"))
+        return (200, content) if content is not None else (404, b"<Error><Code>NoSuchKey</Code></Error>")
+
+
+@contextmanager
+def serving_s3(store: S3) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, data = store.answer(f"http://{headers.get('host')}{self.path}", self.path, headers)
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with serving(Handler) as url:
+        yield url
 
 
 class Kubernetes:

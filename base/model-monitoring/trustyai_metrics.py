@@ -9,13 +9,17 @@ in the project (the ConfigMaps labelled `mlops.dev/monitoring-declaration: "true
 requests equal to them: it creates what is missing, deletes what no declaration asks for (including
 requests made by hand in the dashboard), and leaves what matches alone.
 
-Per model: it reads the InferenceService's version (label `app.kubernetes.io/version`), because
-drift is measured against the data that version was trained on, uploaded to TrustyAI with the tag
-`training-<version>`; it applies the declared column names as TrustyAI's name mapping (POST
-/info/names); then it schedules each request (POST /metrics/<kind>/<metric>/request). TrustyAI
+Per model: it reads the InferenceService's version (label `app.kubernetes.io/version`) and
+location (`spec.predictor.model.storageUri`), because drift is measured against the data that
+version was trained on: when TrustyAI holds no rows tagged `training-<version>`, it reads the
+reference the training run uploaded next to the model (`<storageUri>trustyai-reference.json`,
+through the project's S3 data connection) and uploads it to TrustyAI with that tag (POST
+/data/upload). It applies the declared column names as TrustyAI's name mapping (POST
+/info/names), then schedules each request (POST /metrics/<kind>/<metric>/request). TrustyAI
 refuses requests for a model it holds no data of, or whose reference tag has no rows
-(`validators/metrics/drift/DriftMetricRequestValidator.java`); such requests are reported as
-waiting, not sent, and the next sync sends them.
+(`validators/metrics/drift/DriftMetricRequestValidator.java`); such requests (a version trained
+without a reference, no S3 credentials) are reported as waiting, not sent, and a later sync
+sends them.
 
 Endpoints and bodies: trustyai-explainability `explainability-service`,
 `endpoints/metrics/BaseEndpoint.java` (schedule, delete), `endpoints/metrics/UniversalListingEndpoint.java`
@@ -35,6 +39,8 @@ Configuration (environment variables):
     TRUSTYAI_URL       its API (default: https://<TRUSTYAI_SERVICE>-tls.<namespace>.svc)
     KUBERNETES_URL     the Kubernetes API (default: https://kubernetes.default.svc)
     DECLARATION_LABEL  label selector of the declarations (default: mlops.dev/monitoring-declaration=true)
+    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_S3_ENDPOINT, AWS_DEFAULT_REGION
+                       the S3 data connection the reference data is read with (none: no upload)
     NAMESPACE, TOKEN_FILE, KUBE_CA_FILE, SERVICE_CA_FILE   default to the pod's ServiceAccount files
 
 Exit codes: 0 TrustyAI holds exactly the declared requests (some may wait for data), 1 TrustyAI or
@@ -52,7 +58,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from typing import Any
+
+import s3_get  # beside this script (the same ConfigMap)
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 ATTEMPTS = 4
@@ -156,8 +165,8 @@ def declarations(kube: Api, namespace: str, selector: str) -> list[dict[str, Any
     return [found[model] for model in sorted(found)]
 
 
-def served_version(kube: Api, namespace: str, model: str) -> str:
-    """The version the InferenceService serves (its label, written by `mlops promote`)."""
+def served_version(kube: Api, namespace: str, model: str) -> tuple[str, str]:
+    """(version, storageUri) the InferenceService serves (both written by `mlops promote`)."""
     isvc = kube.call("GET", f"/apis/serving.kserve.io/v1beta1/namespaces/{namespace}/inferenceservices/{model}",
                      missing_ok=True)
     if isvc is None:
@@ -166,7 +175,52 @@ def served_version(kube: Api, namespace: str, model: str) -> str:
     version = ((isvc.get("metadata") or {}).get("labels") or {}).get(VERSION_LABEL)
     if not version:
         raise ConfigurationError(f"InferenceService {model} has no label {VERSION_LABEL}")
-    return str(version)
+    storage = (((isvc.get("spec") or {}).get("predictor") or {}).get("model") or {}).get("storageUri") or ""
+    return str(version), str(storage)
+
+
+#: Reads a version's reference data: (storageUri, file name) -> the upload body, or why there is none.
+Fetch = Callable[[str, str], "dict[str, Any] | str"]
+
+
+def s3_fetch(environ: dict[str, str], ca_file: str | None) -> Fetch:
+    """Read `<storageUri><name>` with the data connection's credentials; reads retried."""
+    context = ssl.create_default_context()
+    if ca_file and os.path.isfile(ca_file):
+        context.load_verify_locations(ca_file)  # an in-cluster S3 Service signed by the service CA
+
+    def fetch(storage_uri: str, name: str) -> dict[str, Any] | str:
+        if not storage_uri.startswith("s3://"):
+            return f"the model is not served from S3 ({storage_uri or 'no storageUri'}), so no reference to read"
+        keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_S3_ENDPOINT")
+        if not all(environ.get(k) for k in keys):
+            return f"no S3 credentials ({', '.join(keys)} from the Secret mlops-s3) to read the reference data"
+        bucket, _, prefix = storage_uri[len("s3://"):].partition("/")
+        key = prefix.rstrip("/") + "/" + name if prefix.strip("/") else name
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                data = s3_get.get_object(environ["AWS_S3_ENDPOINT"], bucket, key, environ["AWS_ACCESS_KEY_ID"],
+                                         environ["AWS_SECRET_ACCESS_KEY"], environ.get("AWS_DEFAULT_REGION", ""),
+                                         context)
+                break
+            except s3_get.Missing:
+                return f"no reference data at s3://{bucket}/{key} (the version was trained without one)"
+            except urllib.error.HTTPError as error:
+                if error.code < 500 or attempt == ATTEMPTS:
+                    raise ServerError(f"S3 refused GET s3://{bucket}/{key}: HTTP {error.code}") from None
+            except (urllib.error.URLError, OSError) as error:
+                if attempt == ATTEMPTS:
+                    raise ServerError(f"S3: GET s3://{bucket}/{key}: {error}") from None
+            time.sleep(5 * 2 ** (attempt - 1))
+        try:
+            body = json.loads(data)
+        except json.JSONDecodeError:
+            return f"s3://{bucket}/{key} is not JSON"
+        if not isinstance(body, dict) or not {"request", "response"} <= set(body):
+            return f"s3://{bucket}/{key} is not a TrustyAI upload body (request and response)"
+        return body
+
+    return fetch
 
 
 def wanted(declaration: dict[str, Any], reference_tag: str) -> list[tuple[str, dict[str, Any]]]:
@@ -211,24 +265,47 @@ def _mapping(info: dict[str, Any], side: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in (schema.get("nameMapping") or {}).items()}
 
 
-def reconcile(trustyai: Api, items: list[tuple[dict[str, Any], str]]) -> list[dict[str, Any]]:
-    """Make TrustyAI hold the declared requests of `items` ((declaration, served version)) and no others."""
+def _upload_reference(trustyai: Api, fetch: Fetch, declaration: dict[str, Any], storage_uri: str, tag: str,
+                      entry: dict[str, Any]) -> bool:
+    """Upload the served version's reference rows with `tag`; False (and why, in entry) when there are none."""
+    name = declaration.get("referenceData")
+    if not name:
+        entry["reference"] = "the declaration names no reference data"
+        return False
+    body = fetch(storage_uri, str(name))
+    if isinstance(body, str):
+        entry["reference"] = body
+        return False
+    trustyai.call("POST", "/data/upload", {"model_name": declaration["model"], "data_tag": tag, **body})
+    rows = ((body["request"].get("inputs") or [{}])[0].get("shape") or ["?"])[0]
+    entry["reference"] = f"uploaded {rows} rows tagged {tag}"
+    return True
+
+
+def reconcile(trustyai: Api, items: list[tuple[dict[str, Any], str, str]], fetch: Fetch) -> list[dict[str, Any]]:
+    """Make TrustyAI hold the declared requests of `items` ((declaration, version, storageUri)) and no others."""
     info = trustyai.call("GET", "/info") or {}
     tags = trustyai.call("GET", "/info/tags") or {}
     scheduled = list((trustyai.call("GET", "/metrics/all/requests") or {}).get("requests") or [])
     report: list[dict[str, Any]] = []
     keep: set[str] = set()
-    for declaration, version in items:
+    for declaration, version, storage_uri in items:
         model = declaration["model"]
         entry: dict[str, Any] = {"model": model, "version": version, "created": [], "unchanged": [], "deleted": [],
                                  "waiting": []}
         report.append(entry)
         reference_tag = f"{declaration.get('referenceTagPrefix') or 'training-'}{version}"
         requests = wanted(declaration, reference_tag)
+        needs_reference = any(metric in DRIFT for metric, _ in requests)
+        if needs_reference and int(((tags.get(model) or {}).get(reference_tag)) or 0) < 1 and _upload_reference(
+                trustyai, fetch, declaration, storage_uri, reference_tag, entry):
+            info = trustyai.call("GET", "/info") or {}  # the upload may have created the model's metadata
+            tags = trustyai.call("GET", "/info/tags") or {}
         metadata = info.get(model)
         if not isinstance(metadata, dict) or metadata.get("data") is None:
+            why = f": {entry['reference']}" if entry.get("reference") else ""
             entry["waiting"] = [f"{body['requestName']}: TrustyAI holds no data of {model} yet (it arrives with "
-                                f"the first logged inference or the reference upload)" for _, body in requests]
+                                f"the first logged inference or the reference upload){why}" for _, body in requests]
             continue
         mapping = declaration.get("nameMapping") or {}
         want_in, want_out = mapping.get("inputMapping") or {}, mapping.get("outputMapping") or {}
@@ -238,8 +315,9 @@ def reconcile(trustyai: Api, items: list[tuple[dict[str, Any], str]]) -> list[di
         has_reference = int(((tags.get(model) or {}).get(reference_tag)) or 0) > 0
         for metric, body in requests:
             if metric in DRIFT and not has_reference:
+                why = entry.get("reference", "")
                 entry["waiting"].append(f"{body['requestName']}: no rows tagged {reference_tag} (the training data "
-                                        f"of {model} {version}) in TrustyAI yet")
+                                        f"of {model} {version}) in TrustyAI yet" + (f": {why}" if why else ""))
                 continue
             same = next((s for s in scheduled if str(s.get("id")) not in keep
                          and matches(s.get("request") or {}, metric, body)), None)
@@ -281,8 +359,9 @@ def main(environ: dict[str, str]) -> int:
                        environ.get("SERVICE_CA_FILE", f"{SERVICE_ACCOUNT_DIR}/service-ca.crt"), "TrustyAI")
         selector = environ.get("DECLARATION_LABEL") or "mlops.dev/monitoring-declaration=true"
         found = declarations(kube, namespace, selector)
-        items = [(declaration, served_version(kube, namespace, declaration["model"])) for declaration in found]
-        report = reconcile(trustyai, items)
+        items = [(declaration, *served_version(kube, namespace, declaration["model"])) for declaration in found]
+        fetch = s3_fetch(environ, environ.get("SERVICE_CA_FILE", f"{SERVICE_ACCOUNT_DIR}/service-ca.crt"))
+        report = reconcile(trustyai, items, fetch)
     except ConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -37,6 +37,9 @@ FAIRNESS_METRICS = ("spd", "dir")
 DEFAULT_BATCH_SIZE = 5000
 #: Drift is measured against the rows of the served version's training data, uploaded with this tag.
 REFERENCE_TAG_PREFIX = "training-"
+#: ... and read from this file at the root of the version's storageUri, where training writes it
+#: (models/fraud-detection/pipeline/fraud_detection_training/reference_data.py).
+REFERENCE_FILE = "trustyai-reference.json"
 FILE = "monitoring.yaml"
 DECLARATION_KEY = "declaration.json"
 DECLARATION_LABEL = "mlops.dev/monitoring-declaration"
@@ -270,6 +273,7 @@ def declaration(model: Model) -> dict[str, Any]:
         "declaredIn": model.file,
         "batchSize": monitoring.batch_size,
         "referenceTagPrefix": REFERENCE_TAG_PREFIX,
+        "referenceData": REFERENCE_FILE,
         "nameMapping": {
             "inputMapping": {c.trustyai: c.name for c in found if c.side == "inputs" and c.trustyai != c.name},
             "outputMapping": {c.trustyai: c.name for c in found if c.side == "outputs" and c.trustyai != c.name},

@@ -23,6 +23,7 @@ from . import (
     evaluation,
     features,
     onnx_export,
+    reference_data,
     registration,
     retraining_signal,
     training,
@@ -142,16 +143,23 @@ def train(data: Input[Dataset], data_schema: str, seed: int, model: Output[Model
 
 
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=TRAINING_PACKAGES,
-               additional_funcs=[features.load_feature_matrix, onnx_export.export_onnx])
-def export_model(model: Input[Model], holdout: Input[Dataset], data_schema: str, signature: str,
-                 onnx_model: Output[Model]):
-    """Export to ONNX in the folder layout OpenVINO Model Server reads: <artifact>/1/model.onnx."""
+               additional_funcs=[features.load_feature_matrix, onnx_export.export_onnx,
+                                 reference_data.write_reference_data])
+def export_model(model: Input[Model], holdout: Input[Dataset], data: Input[Dataset], data_schema: str,
+                 signature: str, onnx_model: Output[Model]):
+    """Export to ONNX in the folder layout OpenVINO Model Server reads: <artifact>/1/model.onnx.
+
+    Beside it, <artifact>/trustyai-reference.json: a sample of the training data with the model's
+    outputs, TrustyAI's drift reference for this version (uploaded with the model).
+    """
     import json
     import os
 
-    export_onnx(model.path, os.path.join(onnx_model.path, "1", "model.onnx"), json.loads(signature),  # noqa: F821
-                holdout.path, json.loads(data_schema))
-    onnx_model.metadata["format"] = "onnx"
+    onnx_file = os.path.join(onnx_model.path, "1", "model.onnx")
+    export_onnx(model.path, onnx_file, json.loads(signature), holdout.path, json.loads(data_schema))  # noqa: F821
+    summary = write_reference_data(data.path, onnx_file, json.loads(data_schema), json.loads(signature),  # noqa: F821
+                                   os.path.join(onnx_model.path, "trustyai-reference.json"))
+    onnx_model.metadata.update({"format": "onnx", **summary})
 
 
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=TRAINING_PACKAGES,
@@ -254,7 +262,8 @@ def _train_and_publish(data_uri: Any, seed: Any, version: Any, model_uri_prefix:
     _resources(trained, cpu="1", memory="2Gi")
 
     exported = export_model(model=trained.outputs["model"], holdout=trained.outputs["holdout"],
-                                data_schema=data_schema, signature=signature).set_display_name("export ONNX")
+                            data=loaded.outputs["data"], data_schema=data_schema, signature=signature)
+    exported.set_display_name("export ONNX and drift reference")
     _resources(exported)
 
     checked = check_model_signature(onnx_model=exported.outputs["onnx_model"], signature=signature)
