@@ -30,7 +30,7 @@ from typing import TypeVar
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_ITEMS = ("base", "components", "models", "overlays", "platform", "bootstrap", "mlops.yaml")
+TEMPLATE_ITEMS = ("apps", "base", "components", "models", "overlays", "platform", "bootstrap", "mlops.yaml")
 EXAMPLE = "fraud-detection"
 
 

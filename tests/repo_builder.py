@@ -80,7 +80,7 @@ def simple_repo(root: Path, resources: dict[str, str], environments: tuple[str, 
 
 
 #: What a copy of the template needs to render and validate (the tool itself is installed).
-TEMPLATE_ITEMS = ("base", "components", "models", "overlays", "platform", "bootstrap", "mlops.yaml")
+TEMPLATE_ITEMS = ("apps", "base", "components", "models", "overlays", "platform", "bootstrap", "mlops.yaml")
 
 
 def copy_template(repo_root: Path, target: Path) -> Path:

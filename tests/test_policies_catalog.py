@@ -292,7 +292,7 @@ def template(tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("MLOPS_OFFLINE", "1")
     monkeypatch.setenv("MLOPS_CACHE_DIR", str(tmp_path / "cache"))
     copy = tmp_path / "repo"
-    for folder in ("base", "components", "models", "overlays", "platform"):
+    for folder in ("apps", "base", "components", "models", "overlays", "platform"):
         shutil.copytree(repo_root / folder, copy / folder)
     shutil.copy(repo_root / "mlops.yaml", copy / "mlops.yaml")
     return copy

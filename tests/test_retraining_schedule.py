@@ -37,13 +37,14 @@ PIPELINE = "train-fraud-detection"
 WAVE = "argocd.argoproj.io/sync-wave"
 PIPELINE_IR = ROOT / "models" / "fraud-detection" / "pipeline" / "pipeline.yaml"
 
-#: environment -> (cron expression, enabled, publish). Dev trains daily without publishing (a check
-#: of data and pipeline), test retrains weekly and publishes a candidate version by pull request;
-#: prod never on its own: a version reaches prod only by promotion; its schedule exists, disabled.
+#: environment -> (cron expression, enabled, publish, force_retrain). Dev trains daily without
+#: publishing, whatever production shows (a check of data and pipeline); test and prod look weekly
+#: and retrain, publishing a candidate version by pull request, only when their project drifted.
+#: A published version still reaches prod only by promotion.
 EXPECTED = {
-    "dev": ("0 2 * * *", "true", "false"),
-    "test": ("0 3 * * 1", "true", "true"),
-    "prod": ("0 3 * * 1", "false", "true"),
+    "dev": ("0 2 * * *", "true", "false", "true"),
+    "test": ("0 3 * * 1", "true", "true", "false"),
+    "prod": ("0 3 * * 1", "true", "true", "false"),
 }
 
 
@@ -146,7 +147,7 @@ def test_every_environment_has_an_expected_schedule() -> None:
 @pytest.mark.parametrize("env", list(EXPECTED))
 def test_schedule_of_the_environment(rendered: dict[str, list[dict[str, Any]]], env: str) -> None:
     job = only(rendered[env], "Job", JOB)
-    cron, enabled, publish = EXPECTED[env]
+    cron, enabled, publish, force = EXPECTED[env]
     assert job["apiVersion"] == "batch/v1"
     annotations = job["metadata"]["annotations"]
     assert annotations[HOOK] == "PostSync"  # after every sync, so the server follows Git
@@ -158,6 +159,7 @@ def test_schedule_of_the_environment(rendered: dict[str, list[dict[str, Any]]], 
     assert settings["RECURRING_RUN_NAME"] == RECURRING_RUN
     assert settings["MAX_CONCURRENCY"] == "1" and settings["NO_CATCHUP"] == "true"
     assert settings["PARAM_publish"] == publish
+    assert settings["PARAM_force_retrain"] == force
 
 
 @pytest.mark.parametrize("env", list(EXPECTED))

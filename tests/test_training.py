@@ -22,6 +22,7 @@ from fraud_detection_training.__main__ import main
 from fraud_detection_training.catalog import find_catalog, load_catalog, load_data_schema, signature_of
 from fraud_detection_training.evaluation import evaluate_model
 from fraud_detection_training.onnx_export import check_onnx_signature, export_onnx
+from fraud_detection_training.reference_data import write_reference_data
 from fraud_detection_training.registration import (
     add_version_command,
     next_version,
@@ -359,6 +360,11 @@ def test_local_run_writes_model_metrics_and_the_next_command(tmp_path: Path,
     assert main(["--out", str(out), "--rows", str(ROWS), "--seed", str(SEED)]) == 0
     printed = capsys.readouterr().out
     assert (out / "model" / "1" / "model.onnx").is_file()  # OVMS layout: <storageUri>/1/model.onnx
+    # the drift reference, uploaded with model/ to the root of the version's storageUri
+    reference = json.loads((out / "model" / "trustyai-reference.json").read_text(encoding="utf-8"))
+    rows, columns = reference["request"]["inputs"][0]["shape"]
+    assert columns == 5 and 0.95 * ROWS < rows <= ROWS  # every row with all features (a few miss one)
+    assert reference["response"]["outputs"][0]["shape"] == [rows, 1]
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert set(metrics) == {"auc", "precision", "recall", "latency_p95_ms"}
     assert metrics["auc"] > 0.9
@@ -367,6 +373,7 @@ def test_local_run_writes_model_metrics_and_the_next_command(tmp_path: Path,
         in printed
     assert file_digest(str(out / "model" / "1" / "model.onnx")) in printed
     assert f"--metric auc={metrics['auc']}" in printed and "--pull-request" in printed
+    assert f"({rows} training rows with the model's outputs)" in printed
 
 
 def test_local_run_with_bad_data_exits_1_with_the_report(good_csv: Path, tmp_path: Path,
@@ -498,3 +505,37 @@ def test_uploaded_versions_lists_the_folders_of_an_s3_prefix(monkeypatch: pytest
     with stubber:
         assert uploaded_versions("s3://mlops-models/fraud-detection") == ["1.10.0", "1.3.0"]
     stubber.assert_no_pending_responses()
+
+
+# --- the drift reference TrustyAI gets ----------------------------------------------------------
+
+
+def test_the_drift_reference_is_a_training_sample_with_the_model_s_outputs(
+        trained: dict[str, Path], good_csv: Path, schema: dict[str, Any], signature: dict[str, Any],
+        tmp_path: Path) -> None:
+    import numpy as np
+    import onnxruntime
+
+    from mlops.model_monitoring import REFERENCE_FILE
+    from trustyai_standin import TrustyAI, body_problems
+
+    out = tmp_path / "model" / REFERENCE_FILE
+    summary = write_reference_data(str(good_csv), str(trained["onnx"]), schema, signature, str(out), rows=500, seed=1)
+    payload = json.loads(out.read_text(encoding="utf-8"))
+    [inputs], [outputs] = payload["request"]["inputs"], payload["response"]["outputs"]
+    assert summary["reference_rows"] == 500 == inputs["shape"][0] == outputs["shape"][0] == len(outputs["data"])
+    assert inputs["shape"][1] == 5 and all(len(row) == 5 for row in inputs["data"])
+    rows = np.array(inputs["data"], dtype=np.float32)
+    assert np.isfinite(rows).all()  # rows with a missing feature are left out: JSON has no NaN
+    session = onnxruntime.InferenceSession(str(trained["onnx"]), providers=["CPUExecutionProvider"])
+    (scores,) = session.run(None, {"transaction_features": rows})
+    assert np.allclose(scores.reshape(-1), outputs["data"], atol=1e-5)
+    # TrustyAI takes it as it is, with the name and tag the hook adds, into the columns it logs
+    body = {"model_name": "fraud-detection", "data_tag": "training-1.3.0", **payload}
+    assert body_problems("UploadPayload", body, "upload") == []
+    service = TrustyAI()
+    assert service.answer("POST", "/data/upload", {}, body)[0] == 200
+    assert set(service.models["fraud-detection"].inputs) == {f"transaction_features-{i}" for i in range(5)}
+    assert set(service.models["fraud-detection"].outputs) == {"fraud_probability-0"}
+    assert service.problems == []
+

@@ -124,7 +124,7 @@ def test_every_component_carries_the_step_functions_it_calls(which: str, compile
     """`additional_funcs` is complete for every component, the publishing ones (never run locally) included."""
     spec, _platform = _documents(PIPELINE_IR if which == "committed" else compiled)
     executors = spec["deploymentSpec"]["executors"]
-    assert len(executors) == 9
+    assert len(executors) == 10
     unresolved = {}
     for name, executor in sorted(executors.items()):
         program = _component_program(executor)
@@ -143,20 +143,40 @@ def test_the_global_name_check_finds_a_missing_step_function() -> None:
     assert _unresolved_globals(program) == {"helper": set(), "step": {"missing"}}
 
 
-def test_publishing_steps_are_never_cached(compiled: Path) -> None:
+def _condition(spec: dict[str, Any], tasks: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the condition task among `tasks`, the tasks inside it)."""
+    task = next(task for name, task in tasks.items() if name.startswith("condition"))
+    return task, spec["components"][task["componentRef"]["name"]]["dag"]["tasks"]
+
+
+def test_everything_runs_only_when_the_retraining_gate_says_so(compiled: Path) -> None:
     spec, _platform = _documents(compiled)
     tasks = spec["root"]["dag"]["tasks"]
-    publish = next(task for name, task in tasks.items() if name.startswith("condition"))
-    inner = spec["components"][publish["componentRef"]["name"]]["dag"]["tasks"]
+    gate = "check-retraining-signal-step"
+    condition, inner = _condition(spec, tasks)
+    assert set(tasks) == {gate, next(name for name in tasks if name.startswith("condition"))}
+    wanted = f"inputs.parameter_values['pipelinechannel--{gate}-Output'] == true"
+    assert condition["triggerPolicy"]["condition"] == wanted
+    assert {"load-data", "validate-training-data", "train", "evaluate"} <= set(inner)
+    assert tasks[gate]["cachingOptions"] == {}  # production changes between runs: never a cached answer
+    arguments = tasks[gate]["inputs"]["parameters"]
+    assert {name: arguments[name]["componentInputParameter"] for name in ("force_retrain", "retrain_window")} == {
+        "force_retrain": "force_retrain", "retrain_window": "retrain_window"}
+
+
+def test_publishing_steps_are_never_cached(compiled: Path) -> None:
+    spec, _platform = _documents(compiled)
+    _, retrain = _condition(spec, spec["root"]["dag"]["tasks"])
+    _, inner = _condition(spec, retrain)
     assert set(inner) == {"resolve-model-version", "upload-model-version", "register-model-version"}
     for name, task in inner.items():
         assert task["cachingOptions"] == {}, name  # {} = enableCache false
-    assert tasks["load-data"]["cachingOptions"] == {}
+    assert retrain["load-data"]["cachingOptions"] == {}
 
 
 def test_register_step_runs_add_version_with_pull_request(compiled: Path) -> None:
     spec, _platform = _documents(compiled)
-    register = spec["components"]["comp-condition-1"]["dag"]["tasks"]["register-model-version"]
+    register = spec["components"]["comp-condition-2"]["dag"]["tasks"]["register-model-version"]
     arguments = register["inputs"]["parameters"]
     assert arguments["pipeline_run"]["runtimeValue"]["constant"] == "{{$.pipeline_job_uuid}}"
     assert arguments["metrics"] == {"componentInputParameter": "pipelinechannel--evaluate-Output"}
@@ -202,11 +222,12 @@ def test_pipeline_stops_at_validation_with_the_report(local_runner: Path, tmp_pa
     bad = tmp_path / "bad.csv"
     generate_transactions(str(bad), rows=300, seed=3)  # fewer rows than the schema's minimum
     with pytest.raises(RuntimeError, match="validate-training-data"):
-        pipeline.train_fraud_detection(data_uri=str(bad), publish=False)
+        pipeline.train_fraud_detection(data_uri=str(bad), publish=False, force_retrain=True, retrain_signals="{}")
     printed = capsys.readouterr().out
     assert f"ValueError: Data validation of {bad}: FAILED" in printed
     assert "FAIL  rows: 300 (minimum 1000)" in printed
-    assert _task_folders(local_runner) == {"load-data", "validate-training-data"}  # nothing after validation ran
+    # nothing after validation ran
+    assert _task_folders(local_runner) == {"check-retraining-signal-step", "load-data", "validate-training-data"}
     (report,) = local_runner.glob("*/validate-training-data/validation-report.txt")
     assert "FAIL  rows: 300 (minimum 1000)" in report.read_text(encoding="utf-8")
 
@@ -215,9 +236,13 @@ def test_pipeline_stops_at_validation_with_the_report(local_runner: Path, tmp_pa
 def test_pipeline_trains_locally_without_publishing(local_runner: Path, tmp_path: Path) -> None:
     data = tmp_path / "transactions.csv"
     generate_transactions(str(data), rows=1500, seed=5)
-    run = pipeline.train_fraud_detection(data_uri=str(data), publish=False)
-    assert _task_folders(local_runner) == {"load-data", "validate-training-data", "train", "export-model",
-                                           "check-model-signature", "evaluate"}
+    run = pipeline.train_fraud_detection(data_uri=str(data), publish=False, force_retrain=True, retrain_signals="{}")
+    assert _task_folders(local_runner) == {"check-retraining-signal-step", "load-data", "validate-training-data",
+                                           "train", "export-model", "check-model-signature", "evaluate"}
+    (report,) = local_runner.glob("*/check-retraining-signal-step/report")
+    assert "**Decision:** retrain: forced (force_retrain)" in report.read_text(encoding="utf-8")
     (onnx_file,) = local_runner.glob("*/export-model/onnx_model/1/model.onnx")
     assert check_onnx_signature(str(onnx_file), pipeline.SIGNATURE) == pipeline.SIGNATURE
+    # the drift reference sits at the root of the uploaded model folder, beside OVMS's version folder
+    assert (onnx_file.parent.parent / "trustyai-reference.json").is_file()
     assert run is not None

@@ -36,6 +36,8 @@ from .config import Config, Target
 from .errors import MlopsError, UsageError
 from .findings import Finding, Severity
 from .gates import parse_duration
+from .model_monitoring import Monitoring
+from .model_monitoring import parse as parse_monitoring
 from .yamlsource import SourceDocument, decode_utf8, load_documents, load_file
 
 SCHEMA_RULE = "catalog-schema"
@@ -173,6 +175,8 @@ class Model:
     gates: dict[str, Gate]
     file: str  # repository-relative path of model.yaml
     source: SourceDocument | None = field(default=None, compare=False, repr=False)
+    #: What TrustyAI watches in production (checked against the signature by the policy monitoring-declaration).
+    monitoring: Monitoring | None = None
 
     def version(self, version: str) -> Version | None:
         return next((entry for entry in self.versions if entry.version == version), None)
@@ -433,6 +437,7 @@ def _build(data: dict[str, Any], file: str, document: SourceDocument) -> Model:
         owners=tuple(Owner(o["name"], o["email"]) for o in data["owners"]),
         format=data["format"], runtime=data["runtime"], type=data["type"],
         signature=_signature(data["signature"]), versions=versions, gates=gates, file=file, source=document,
+        monitoring=parse_monitoring(data["monitoring"]) if "monitoring" in data else None,
     )
 
 

@@ -512,4 +512,4 @@ def schemas_list(release: str | None) -> None:
 
 # The commands that open pull requests (promote, rollback, model add-version) or read and comment
 # on them (status, comment) live in their own module; importing it registers them on `main`.
-from . import cli_promotion  # noqa: E402, F401
+from . import cli_monitoring, cli_promotion  # noqa: E402, F401

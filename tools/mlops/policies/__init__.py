@@ -25,6 +25,7 @@ from . import (
     hardening,
     health,
     monitoring,
+    monitoring_declaration,
     pipeline,
     platform,
     promql,
@@ -42,8 +43,8 @@ __all__ = ["FAMILIES", "PolicyContext", "Rule", "Scope", "Violation", "all_rules
 
 FAMILIES: tuple[ModuleType, ...] = (
     pipeline, apiversions, argocd_order, health, argocd_projects, argocd_sources, gitops_rbac, catalog_rules,
-    dashboard, connections, serving_runtime, workbench, grafana, hardening, monitoring, trustyai, promql,
-    references, platform, remote, rhoai_release, secrets, comments,
+    dashboard, connections, serving_runtime, workbench, grafana, hardening, monitoring, monitoring_declaration,
+    trustyai, promql, references, platform, remote, rhoai_release, secrets, comments,
 )
 
 

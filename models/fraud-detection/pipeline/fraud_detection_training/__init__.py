@@ -1,12 +1,13 @@
 """Training of the example model fraud-detection, locally and as a Kubeflow Pipelines v2 pipeline.
 
-The step functions, shared by both, live in one module per job: `transactions` (generate or
-fetch the data), `validation` (check it against the data schema), `features` (read a CSV file
-as the model's input), `training`, `onnx_export` (export and check the ONNX file), `evaluation`,
-`upload` (the model files and their digest) and `registration` (the version number and the
-catalog pull request). `__main__` is the local run, `pipeline` the pipeline for OpenShift AI's
-pipeline server, `compile` the command that writes pipeline.yaml and `catalog` reads the catalog
-entry and the data schema.
+The step functions, shared by both, live in one module per job: `retraining_signal` (the gate
+of scheduled runs: did production drift?), `transactions` (generate or fetch the data),
+`validation` (check it against the data schema), `features` (read a CSV file as the model's
+input), `training`, `onnx_export` (export and check the ONNX file), `reference_data` (the
+version's drift reference for TrustyAI), `evaluation`, `upload` (the model files and their
+digest) and `registration` (the version number and the catalog pull request). `__main__` is the
+local run, `pipeline` the pipeline for OpenShift AI's pipeline server, `compile` the command that
+writes pipeline.yaml and `catalog` reads the catalog entry and the data schema.
 
 The local run calls the step functions directly; the pipeline wraps each in a lightweight
 component and ships its source with `@dsl.component(additional_funcs=[...])`. A lightweight

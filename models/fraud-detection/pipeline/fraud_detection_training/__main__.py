@@ -9,6 +9,8 @@ laptop what the pipeline server would do, in seconds. Writes into DIR:
     holdout.csv              the held-out rows the metrics come from
     work/model.pkl           the fitted scikit-learn model
     model/1/model.onnx       the model in OVMS layout: upload DIR/model/ to the version's URI
+    model/trustyai-reference.json   a sample of the training data with the model's outputs:
+                             TrustyAI's drift reference of the version (uploaded with the model)
     metrics.json             auc, precision, recall, latency_p95_ms
 
 Exit codes: 0 ok, 1 data validation or signature check failed (report printed), 2 bad arguments.
@@ -37,6 +39,7 @@ from .catalog import (
 )
 from .evaluation import evaluate_model
 from .onnx_export import check_onnx_signature, export_onnx
+from .reference_data import write_reference_data
 from .registration import add_version_command, next_version
 from .training import train_model
 from .transactions import fetch_data, generate_transactions
@@ -130,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error, file=sys.stderr, end="")
         return EXIT_CHECK_FAILED
     print(f"exported {onnx_file}; inputs and outputs match the signature of {catalog_path}")
+    reference = write_reference_data(str(data_path), str(onnx_file), schema, signature,
+                                     str(out / "model" / "trustyai-reference.json"), seed=args.seed)
+    print(f"wrote the drift reference {out / 'model' / 'trustyai-reference.json'} "
+          f"({reference['reference_rows']} training rows with the model's outputs)")
     metrics = evaluate_model(str(onnx_file), str(holdout), signature, schema)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     elapsed = time.perf_counter() - started

@@ -1,7 +1,7 @@
 """The training pipeline of fraud-detection for OpenShift AI's pipeline server (Kubeflow Pipelines v2).
 
-Every component is a thin wrapper around a step function (of the modules transactions,
-validation, features, training, onnx_export, evaluation, upload and registration), whose source
+Every component is a thin wrapper around a step function (of the modules retraining_signal,
+transactions, validation, features, training, onnx_export, evaluation, upload and registration), whose source
 KFP copies into the component with `additional_funcs` (never `embedded_artifact_path`: its
 tar+gzip carries timestamps, so the compiled pipeline.yaml would change on every compile). The
 local run (`python -m fraud_detection_training`) calls the same functions.
@@ -14,12 +14,23 @@ No `from __future__ import annotations` here: KFP reads the components' annotati
 """
 
 import json
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from kfp import dsl, kubernetes
 from kfp.dsl import Dataset, Input, Markdown, Metrics, Model, Output
 
-from . import evaluation, features, onnx_export, registration, training, transactions, upload, validation
+from . import (
+    evaluation,
+    features,
+    onnx_export,
+    reference_data,
+    registration,
+    retraining_signal,
+    training,
+    transactions,
+    upload,
+    validation,
+)
 from .catalog import (
     DATA_SCHEMA,
     DEFAULT_MODEL_URI_PREFIX,
@@ -57,6 +68,41 @@ check_schema_fits_signature(DATA_SCHEMA_VALUES, SIGNATURE)
 # into floats (shape [-1.0, 5.0]).
 SIGNATURE_JSON = json.dumps(SIGNATURE, sort_keys=True)
 DATA_SCHEMA_JSON = json.dumps(DATA_SCHEMA_VALUES, sort_keys=True)
+
+# The retraining gate. The Thanos Querier's tenancy port answers PromQL for one project to a caller
+# with the `view` role there (base/pipelines grants it to the pipeline runner).
+PROMETHEUS_URL = "https://thanos-querier.openshift-monitoring.svc:9092"
+# Signals that justify a retrain, over the window between two scheduled runs: any series in the
+# answer says yes. They read what base/monitoring records from TrustyAI (model:trustyai_drift:pvalue,
+# model:trustyai_fairness:distance) and the thresholds the catalog declares
+# (models/<model>/monitoring.yaml); {namespace}, {model} and {window} are filled in at run time.
+RETRAIN_SIGNALS = {
+    "feature drift": (
+        'min_over_time(model:trustyai_drift:pvalue{namespace="{namespace}", model="{model}"}[{window}])'
+        " <= on (namespace, model, metricName, subcategory) "
+        'max_over_time(model:trustyai_drift_threshold:pvalue{namespace="{namespace}", model="{model}"}[{window}])'),
+    "fairness out of bounds": (
+        'max_over_time(model:trustyai_fairness:distance{namespace="{namespace}", model="{model}"}[{window}])'
+        " > on (namespace, model, metricName, protected, outcome) "
+        'max_over_time(model:trustyai_fairness_threshold:delta{namespace="{namespace}", model="{model}"}[{window}])'),
+}
+RETRAIN_SIGNALS_JSON = json.dumps(RETRAIN_SIGNALS, sort_keys=True)
+
+
+@dsl.component(base_image=BASE_IMAGE, additional_funcs=[retraining_signal.check_retraining_signal])
+def check_retraining_signal_step(prometheus_url: str, retrain_signals: str, retrain_window: str, model_name: str,
+                                 force_retrain: bool, report: Output[Markdown]) -> bool:
+    """Ask Prometheus whether drift or a quality signal crossed its threshold; the report says what it found."""
+    import os
+
+    account = "/var/run/secrets/kubernetes.io/serviceaccount"
+    namespace = os.environ.get("NAMESPACE", "")  # a local run (kfp.local) names its project here
+    if os.path.isfile(f"{account}/namespace"):
+        with open(f"{account}/namespace", encoding="utf-8") as handle:
+            namespace = handle.read().strip()
+    return check_retraining_signal(prometheus_url, retrain_signals, retrain_window,  # noqa: F821
+                                   namespace, model_name, force_retrain, report.path,
+                                   token_file=f"{account}/token", ca_file=f"{account}/service-ca.crt")
 
 
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=S3_PACKAGES, additional_funcs=[transactions.fetch_data])
@@ -97,16 +143,23 @@ def train(data: Input[Dataset], data_schema: str, seed: int, model: Output[Model
 
 
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=TRAINING_PACKAGES,
-               additional_funcs=[features.load_feature_matrix, onnx_export.export_onnx])
-def export_model(model: Input[Model], holdout: Input[Dataset], data_schema: str, signature: str,
-                 onnx_model: Output[Model]):
-    """Export to ONNX in the folder layout OpenVINO Model Server reads: <artifact>/1/model.onnx."""
+               additional_funcs=[features.load_feature_matrix, onnx_export.export_onnx,
+                                 reference_data.write_reference_data])
+def export_model(model: Input[Model], holdout: Input[Dataset], data: Input[Dataset], data_schema: str,
+                 signature: str, onnx_model: Output[Model]):
+    """Export to ONNX in the folder layout OpenVINO Model Server reads: <artifact>/1/model.onnx.
+
+    Beside it, <artifact>/trustyai-reference.json: a sample of the training data with the model's
+    outputs, TrustyAI's drift reference for this version (uploaded with the model).
+    """
     import json
     import os
 
-    export_onnx(model.path, os.path.join(onnx_model.path, "1", "model.onnx"), json.loads(signature),  # noqa: F821
-                holdout.path, json.loads(data_schema))
-    onnx_model.metadata["format"] = "onnx"
+    onnx_file = os.path.join(onnx_model.path, "1", "model.onnx")
+    export_onnx(model.path, onnx_file, json.loads(signature), holdout.path, json.loads(data_schema))  # noqa: F821
+    summary = write_reference_data(data.path, onnx_file, json.loads(data_schema), json.loads(signature),  # noqa: F821
+                                   os.path.join(onnx_model.path, "trustyai-reference.json"))
+    onnx_model.metadata.update({"format": "onnx", **summary})
 
 
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=TRAINING_PACKAGES,
@@ -191,33 +244,10 @@ def _resources(task: dsl.PipelineTask, cpu: str = "500m", memory: str = "1Gi") -
     task.set_cpu_request(cpu).set_memory_request(memory).set_memory_limit(memory)
 
 
-@dsl.pipeline(
-    name="train-fraud-detection",
-    description="Load, validate, train, export to ONNX, check against the catalog signature, evaluate, upload "
-                "and register a new version of fraud-detection by pull request.",
-)
-def train_fraud_detection(
-    data_uri: str = "s3://mlops-data/fraud-detection/transactions.csv",
-    seed: int = 42,
-    version: str = "",
-    model_uri_prefix: str = DEFAULT_MODEL_URI_PREFIX,
-    repo_url: str = "https://github.com/example-org/rhoai-mlops-gitops.git",
-    base_branch: str = "main",
-    code_commit: str = "",
-    publish: bool = True,
-    model_name: str = MODEL_NAME,
-    signature: str = SIGNATURE_JSON,
-    data_schema: str = DATA_SCHEMA_JSON,
-):
-    """Train fraud-detection; with publish, upload it and open the catalog pull request.
-
-    data_uri: s3://BUCKET/KEY of the CSV training data (a local path for kfp.local runs).
-    version: version to publish; empty = next minor after the newest taken version (in the catalog, with a
-        registration branch mlops/register/<model>-<version>, or uploaded under model_uri_prefix).
-    code_commit: commit of the training code for the lineage; empty = head of base_branch.
-    publish: false trains, checks and evaluates only (nothing uploaded, no pull request).
-    signature, data_schema: JSON, embedded from model.yaml and data-schema.yaml at compile time.
-    """
+def _train_and_publish(data_uri: Any, seed: Any, version: Any, model_uri_prefix: Any, repo_url: Any,
+                       base_branch: Any, code_commit: Any, publish: Any, model_name: Any, signature: Any,
+                       data_schema: Any) -> None:
+    """The tasks after the gate (pipeline channels in, tasks out)."""
     loaded = load_data(data_uri=data_uri).set_display_name("load data")
     loaded.set_caching_options(False)  # the object behind data_uri may have changed since the last run
     _s3_credentials(loaded)
@@ -232,7 +262,8 @@ def train_fraud_detection(
     _resources(trained, cpu="1", memory="2Gi")
 
     exported = export_model(model=trained.outputs["model"], holdout=trained.outputs["holdout"],
-                                data_schema=data_schema, signature=signature).set_display_name("export ONNX")
+                            data=loaded.outputs["data"], data_schema=data_schema, signature=signature)
+    exported.set_display_name("export ONNX and drift reference")
     _resources(exported)
 
     checked = check_model_signature(onnx_model=exported.outputs["onnx_model"], signature=signature)
@@ -265,3 +296,51 @@ def train_fraud_detection(
         registered.set_display_name("register version").set_caching_options(False)
         _git_credentials(registered)
         _resources(registered)
+
+
+@dsl.pipeline(
+    name="train-fraud-detection",
+    description="When production drifted (or when forced): load, validate, train, export to ONNX, check against "
+                "the catalog signature, evaluate, upload and register a new version of fraud-detection by pull "
+                "request.",
+)
+def train_fraud_detection(
+    data_uri: str = "s3://mlops-data/fraud-detection/transactions.csv",
+    seed: int = 42,
+    version: str = "",
+    model_uri_prefix: str = DEFAULT_MODEL_URI_PREFIX,
+    repo_url: str = "https://github.com/example-org/rhoai-mlops-gitops.git",
+    base_branch: str = "main",
+    code_commit: str = "",
+    publish: bool = True,
+    force_retrain: bool = False,
+    retrain_window: str = "7d",
+    prometheus_url: str = PROMETHEUS_URL,
+    retrain_signals: str = RETRAIN_SIGNALS_JSON,
+    model_name: str = MODEL_NAME,
+    signature: str = SIGNATURE_JSON,
+    data_schema: str = DATA_SCHEMA_JSON,
+):
+    """Train fraud-detection when production asks for it; with publish, upload it and open the catalog pull request.
+
+    The first step asks prometheus_url each of retrain_signals over retrain_window; the run goes on
+    only when one of them answers with a series, or with force_retrain.
+
+    data_uri: s3://BUCKET/KEY of the CSV training data (a local path for kfp.local runs).
+    version: version to publish; empty = next minor after the newest taken version (in the catalog, with a
+        registration branch mlops/register/<model>-<version>, or uploaded under model_uri_prefix).
+    code_commit: commit of the training code for the lineage; empty = head of base_branch.
+    publish: false trains, checks and evaluates only (nothing uploaded, no pull request).
+    force_retrain: true retrains whatever production shows (the gate still reports what it found).
+    retrain_window: Prometheus duration the signals look back over (the time between two scheduled runs).
+    retrain_signals: JSON object of signal name -> PromQL with {namespace}, {model} and {window}.
+    signature, data_schema: JSON, embedded from model.yaml and data-schema.yaml at compile time.
+    """
+    gate = check_retraining_signal_step(prometheus_url=prometheus_url, retrain_signals=retrain_signals,
+                                        retrain_window=retrain_window, model_name=model_name,
+                                        force_retrain=force_retrain)
+    gate.set_display_name("check retraining signal").set_caching_options(False)  # production changes by the hour
+    _resources(gate, cpu="100m", memory="256Mi")
+    with dsl.If(gate.outputs["Output"] == True, name="retrain"):  # noqa: E712 (a KFP condition)
+        _train_and_publish(data_uri, seed, version, model_uri_prefix, repo_url, base_branch, code_commit, publish,
+                           model_name, signature, data_schema)
