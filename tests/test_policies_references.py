@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from mlops.findings import Finding, ObjectRef, Severity
-from mlops.policies import argocd_sources, references
+from mlops.policies import argocd_sources, notebook_refs, references
 from mlops.policies.base import Rule
 from mlops.policies.facts.argocd_params import path_match, render_template
 from policy_helpers import check, make_context
 from repo_builder import write
 
-RULES = [*references.RULES, *argocd_sources.RULES]
+RULES = [*references.RULES, *notebook_refs.RULES, *argocd_sources.RULES]
 
 RULE = {rule.id: rule for rule in RULES}
 ISVC_API = "serving.kserve.io/v1beta1"

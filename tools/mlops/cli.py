@@ -33,13 +33,11 @@ from .policies.engine import run_rules
 from .report import FORMATS, ReportContext, RuleInfo
 from .report import render as render_report
 from .rules_doc import explain_rule, rules_listing
-from .schemas import crd_import
 from .schemas.builtin import builtin_catalog
 from .schemas.core import CoreSchemas
 from .schemas.locations import Lookup, build_locations
 from .schemas.store import SchemaStore
 from .validate import ValidationRun, run_validation
-from .yamlsource import decode_utf8
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,6 +62,9 @@ def handle_errors(command: F) -> F:
         except MlopsError as error:
             click.echo(f"mlops: {error.one_line()}", err=True)
             sys.exit(int(error.exit_code))
+        except BrokenPipeError:  # the reader went away (`mlops rules | head`): nothing more to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(int(ExitCode.OK))
         except KeyboardInterrupt:
             click.echo("mlops: interrupted by SIGINT; nothing was changed", err=True)
             sys.exit(int(ExitCode.OUTSIDE_FAILURE))
@@ -414,102 +415,7 @@ def _validator(schema_locations: tuple[str, ...], kubernetes_version: str | None
     return validate_target
 
 
-@main.group()
-def schemas() -> None:
-    """Manage JSON schemas of custom resources (import CRDs, sync for offline use)."""
-
-
-@schemas.command("import", epilog=EPILOG_EXIT)
-@click.argument("files", nargs=-1, required=True, metavar="FILE...|-")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"),
-              show_default=True, help="Folder to write GROUP/KIND_VERSION.json files into.")
-@click.option("--strip-descriptions", is_flag=True,
-              help="Leave out every description text: the structure validation needs, about a fifth of the size.")
-@handle_errors
-def schemas_import(files: tuple[str, ...], out: Path, strip_descriptions: bool) -> None:
-    """Convert CustomResourceDefinition YAML into JSON schemas, one per served version.
-
-    Read files (or `-` for stdin) holding CRDs, e.g. `oc get crd NAME -o yaml`. Unknown fields are
-    rejected everywhere below the root unless the CRD marks an object
-    x-kubernetes-preserve-unknown-fields; int-or-string becomes string-or-integer. Add the
-    folder to schemaLocations in mlops.yaml to validate with it. The OpenShift AI kinds need no
-    import: they are built in (`mlops schemas list`).
-    """
-    imported = []
-    for name in files:
-        if name == "-":
-            text, source = sys.stdin.read(), "<stdin>"
-        else:
-            path = Path(name)
-            try:
-                raw = path.read_bytes()
-            except OSError as error:
-                raise MlopsError(f"cannot read: {error.strerror}", file=name) from None
-            text, source = decode_utf8(raw, name), name
-        imported += crd_import.load_crd_text(text, source)
-    if not imported:
-        raise MlopsError("no CustomResourceDefinition found in the input")
-    if strip_descriptions:
-        imported = [schema.structure_only() for schema in imported]
-    for path in crd_import.write_schemas(imported, out):
-        click.echo(f"wrote {path}")
-
-
-@schemas.command("sync", epilog=EPILOG_EXIT)
-@repo_option
-@schema_options
-@online_option
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Also write every schema into this folder (e.g. schemas/) to commit it.")
-@handle_errors
-def schemas_sync(repo: Path | None, schema_locations: tuple[str, ...], kubernetes_version: str | None,
-                 offline: bool, online: bool, out: Path | None) -> None:
-    """Fetch the schema of every custom kind the repository uses, for offline validation.
-
-    Every target is rendered; each custom kind is looked up in the schema locations (URL answers
-    land in the cache, ~/.cache/mlops/schemas or $MLOPS_CACHE_DIR). With --out the schemas are
-    also written in GROUP/KIND_VERSION.json layout so a team can commit them and list the
-    folder under schemaLocations. Exit 1 when a kind has no schema anywhere.
-    """
-    from .schemas.sync import sync_schemas
-
-    cfg = _load_config(repo)
-    store = _schema_store(cfg, schema_locations, kubernetes_version, offline, online)
-    try:
-        found, missing = sync_schemas(cfg, find_engine(), store, out)
-    finally:
-        store.lookup.close()
-    for warning in dict.fromkeys(store.lookup.warnings):
-        click.echo(f"mlops: warning: {warning}", err=True)
-    for api_version, kind, source in found:
-        click.echo(f"ok       {kind} {api_version}  ({source})")
-    for api_version, kind in missing:
-        click.echo(f"missing  {kind} {api_version}")
-    sys.exit(int(ExitCode.FINDINGS if missing else ExitCode.OK))
-
-
-@schemas.command("list", epilog=EPILOG_EXIT)
-@click.option("--release", metavar="3.N", default=None,
-              help="Show the platform kinds of this OpenShift AI release (default: every release).")
-@handle_errors
-def schemas_list(release: str | None) -> None:
-    """List the built-in schemas: the custom resources `mlops validate` checks with no set-up.
-
-    The platform kinds (DataScienceCluster, DSCInitialization, HardwareProfile, Auth,
-    GatewayConfig) come once per OpenShift AI release; set `rhoaiVersion` in mlops.yaml to pick
-    one. Every file's source is in the catalog's provenance.json.
-    """
-    catalog = builtin_catalog()
-    if release is not None and release not in catalog.releases:
-        raise MlopsError(f"no built-in schemas for OpenShift AI {release}; known: {', '.join(catalog.releases)}")
-    for group, kind, version in sorted(catalog.kinds()):
-        releases = catalog.releases_with(group, kind, version)
-        if release is not None and releases and release not in releases:
-            continue
-        where = f"  (OpenShift AI {', '.join(releases)})" if releases else ""
-        click.echo(f"{group}/{version} {kind}{where}")
-
-
 # The commands that open pull requests (promote, rollback, model add-version) or read and comment
-# on them (status, comment) live in their own module; importing it registers them on `main`.
-from . import cli_monitoring, cli_promotion  # noqa: E402, F401
+# on them (status, comment), and the schema commands, live in their own modules; importing them
+# registers them on `main`.
+from . import cli_monitoring, cli_promotion, cli_schemas  # noqa: E402, F401

@@ -26,6 +26,7 @@ from . import (
     health,
     monitoring,
     monitoring_declaration,
+    notebook_refs,
     pipeline,
     platform,
     promql,
@@ -44,7 +45,7 @@ __all__ = ["FAMILIES", "PolicyContext", "Rule", "Scope", "Violation", "all_rules
 FAMILIES: tuple[ModuleType, ...] = (
     pipeline, apiversions, argocd_order, health, argocd_projects, argocd_sources, gitops_rbac, catalog_rules,
     dashboard, connections, serving_runtime, workbench, grafana, hardening, monitoring, monitoring_declaration,
-    trustyai, promql, references, platform, remote, rhoai_release, secrets, comments,
+    trustyai, promql, references, notebook_refs, platform, remote, rhoai_release, secrets, comments,
 )
 
 

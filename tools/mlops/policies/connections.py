@@ -29,8 +29,15 @@ from .dashboard import (
     connection_type,
     secret_name,
 )
-from .objects import dig, is_kind, namespace_of
-from .references import CONNECTIONS_ANNOTATION, KSERVE_GROUP, parse_connections, secret_providers
+from .objects import (
+    CONNECTIONS_ANNOTATION,
+    KSERVE_GROUP,
+    dig,
+    is_kind,
+    namespace_of,
+    parse_connections,
+    secret_providers,
+)
 
 
 def _serving_connections(context: PolicyContext, isvc: Manifest) -> Iterator[tuple[str | None, str]]:

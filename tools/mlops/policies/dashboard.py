@@ -16,8 +16,7 @@ from typing import Any
 
 from ..manifests import Manifest
 from .base import PolicyContext, Rule, Scope, Violation
-from .objects import dig, is_kind, mapping, namespace_of
-from .references import CONNECTIONS_ANNOTATION, KSERVE_GROUP, parse_connections
+from .objects import CONNECTIONS_ANNOTATION, KSERVE_GROUP, dig, is_kind, mapping, namespace_of, parse_connections
 
 DASHBOARD_LABEL = "opendatahub.io/dashboard"
 DISPLAY_NAME = "openshift.io/display-name"

@@ -148,3 +148,48 @@ def unique_objects(context: PolicyContext, kind: str, group: str = ARGO_GROUP) -
         if is_kind(manifest, kind, group):
             seen.setdefault((manifest.namespace, manifest.name), manifest)
     return list(seen.values())
+
+
+# --- names objects give each other, shared by the reference, connection and dashboard rules --------
+
+KSERVE_GROUP = "serving.kserve.io"
+CONNECTIONS_ANNOTATION = "opendatahub.io/connections"
+
+
+def secret_providers(context: PolicyContext, objects: Iterable[Manifest]) -> dict[tuple[str | None, str], Manifest]:
+    """(namespace, Secret name) -> the object that makes the Secret exist.
+
+    A Secret exists when it is rendered itself, or when an ExternalSecret (target name, by default
+    its own) or a SealedSecret (template name, by default its own) will create it.
+    """
+    found: dict[tuple[str | None, str], Manifest] = {}
+    for manifest in objects:
+        if is_kind(manifest, "Secret", ""):
+            name: Any = manifest.name
+        elif is_kind(manifest, "ExternalSecret", "external-secrets.io"):
+            name = dig(manifest.data, "spec", "target", "name") or manifest.name
+        elif is_kind(manifest, "SealedSecret", "bitnami.com"):
+            name = dig(manifest.data, "spec", "template", "metadata", "name") or manifest.name
+        else:
+            continue
+        found.setdefault((namespace_of(context, manifest), str(name)), manifest)
+    return found
+
+
+def named(objects: Iterable[Manifest], context: PolicyContext, kind: str,
+          group: str = "") -> set[tuple[str | None, str]]:
+    return {(namespace_of(context, m), m.name) for m in objects if is_kind(m, kind, group)}
+
+
+def parse_connections(value: Any, namespace: str | None) -> list[tuple[str | None, str]]:
+    """Entries of `opendatahub.io/connections`: `<secret>` or `<namespace>/<secret>`, comma-separated."""
+    if not isinstance(value, str):
+        return []
+    result: list[tuple[str | None, str]] = []
+    for item in value.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        space, _, name = item.rpartition("/")
+        result.append((space or namespace, name))
+    return result

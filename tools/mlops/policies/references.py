@@ -10,49 +10,32 @@ for Argo CD) so the mistake is reported on the line that makes it.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 from ..manifests import Manifest
 from .base import PolicyContext, Rule, Scope, Violation
 from .monitoring import predictor_labels
 from .objects import (
-    containers,
+    CONNECTIONS_ANNOTATION,
+    KSERVE_GROUP,
     dig,
     is_kind,
+    named,
     namespace_of,
+    parse_connections,
     pod_spec,
+    secret_providers,
     selector_matches,
     where,
 )
 
-KSERVE_GROUP = "serving.kserve.io"
 MONITORING_GROUP = "monitoring.coreos.com"
 HARDWARE_PROFILE_GROUP = "infrastructure.opendatahub.io"
-CONNECTIONS_ANNOTATION = "opendatahub.io/connections"
 PROFILE_ANNOTATION = "opendatahub.io/hardware-profile-name"
 PROFILE_NAMESPACE_ANNOTATION = "opendatahub.io/hardware-profile-namespace"
 #: Where OpenShift AI keeps global hardware profiles unless DSCInitialization says otherwise.
 DEFAULT_APPLICATIONS_NAMESPACE = "redhat-ods-applications"
-IN_CLUSTER = "https://kubernetes.default.svc"
-
-#: ConfigMaps OpenShift or OpenShift AI creates in every project (CA bundles, Elyra runtime images),
-#: which Notebooks copied from a cluster mount without the repository declaring them.
-PLATFORM_CONFIGMAPS = frozenset({
-    "kube-root-ca.crt", "openshift-service-ca.crt", "odh-trusted-ca-bundle", "odh-kserve-custom-ca-bundle",
-    "workbench-trusted-ca-bundle", "pipeline-runtime-images",
-})
-#: Secrets the notebook controller creates for the Elyra pipeline runtime.
-PLATFORM_SECRETS = frozenset({"ds-pipeline-config"})
-#: Containers and volumes the notebook controller injects (auth sidecar, CA bundle, Elyra); their
-#: Secrets and ConfigMaps are the controller's, not the repository's.
-_INJECTED_CONTAINERS = frozenset({"oauth-proxy", "kube-rbac-proxy"})
-_INJECTED_VOLUME = re.compile(r"^(trusted-ca|runtime-images|elyra-dsp-details)$|oauth|kube-rbac-proxy|-tls$")
-#: Directories never listed by Argo CD's git generator (not in Git, or tool caches).
-_SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "venv"})
-_TEMPLATE = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
 
 
 # --- shared helpers --------------------------------------------------------------------------------
@@ -60,45 +43,6 @@ _TEMPLATE = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
 
 def _str(value: Any) -> str | None:
     return str(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
-
-
-def secret_providers(context: PolicyContext, objects: Iterable[Manifest]) -> dict[tuple[str | None, str], Manifest]:
-    """(namespace, Secret name) -> the object that makes the Secret exist.
-
-    A Secret exists when it is rendered itself, or when an ExternalSecret (target name, by default
-    its own) or a SealedSecret (template name, by default its own) will create it.
-    """
-    found: dict[tuple[str | None, str], Manifest] = {}
-    for manifest in objects:
-        if is_kind(manifest, "Secret", ""):
-            name: Any = manifest.name
-        elif is_kind(manifest, "ExternalSecret", "external-secrets.io"):
-            name = dig(manifest.data, "spec", "target", "name") or manifest.name
-        elif is_kind(manifest, "SealedSecret", "bitnami.com"):
-            name = dig(manifest.data, "spec", "template", "metadata", "name") or manifest.name
-        else:
-            continue
-        found.setdefault((namespace_of(context, manifest), str(name)), manifest)
-    return found
-
-
-def named(objects: Iterable[Manifest], context: PolicyContext, kind: str,
-          group: str = "") -> set[tuple[str | None, str]]:
-    return {(namespace_of(context, m), m.name) for m in objects if is_kind(m, kind, group)}
-
-
-def parse_connections(value: Any, namespace: str | None) -> list[tuple[str | None, str]]:
-    """Entries of `opendatahub.io/connections`: `<secret>` or `<namespace>/<secret>`, comma-separated."""
-    if not isinstance(value, str):
-        return []
-    result: list[tuple[str | None, str]] = []
-    for item in value.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        space, _, name = item.rpartition("/")
-        result.append((space or namespace, name))
-    return result
 
 
 # --- isvc-runtime-exists ---------------------------------------------------------------------------
@@ -219,89 +163,6 @@ def _check_storage(context: PolicyContext) -> Iterator[Violation]:
                                     fix=f"add the PersistentVolumeClaim {claim} or fix the storageUri")
 
 
-# --- notebook-refs-exist ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Ref:
-    kind: str  # Secret, ConfigMap, PersistentVolumeClaim
-    name: str
-    path: str
-    namespace: str | None = None  # None: the notebook's own
-
-
-def _notebook_refs(notebook: Manifest) -> Iterator[_Ref]:
-    for space, name in parse_connections(notebook.annotations.get(CONNECTIONS_ANNOTATION), None):
-        yield _Ref("Secret", name, f"metadata.annotations.{CONNECTIONS_ANNOTATION}", space)
-    found = pod_spec(notebook)
-    if found is None:
-        return
-    base, spec = found
-    for index, volume in enumerate(spec.get("volumes") or []):
-        if not isinstance(volume, dict) or _INJECTED_VOLUME.search(str(volume.get("name", ""))):
-            continue
-        at = f"{base}.volumes[{index}]"
-        claim = dig(volume, "persistentVolumeClaim", "claimName")
-        if claim:
-            yield _Ref("PersistentVolumeClaim", str(claim), f"{at}.persistentVolumeClaim.claimName")
-        secret = volume.get("secret")
-        if isinstance(secret, dict) and secret.get("secretName") and secret.get("optional") is not True:
-            yield _Ref("Secret", str(secret["secretName"]), f"{at}.secret.secretName")
-        config_map = volume.get("configMap")
-        if isinstance(config_map, dict) and config_map.get("name") and config_map.get("optional") is not True:
-            yield _Ref("ConfigMap", str(config_map["name"]), f"{at}.configMap.name")
-        for source_index, source in enumerate(dig(volume, "projected", "sources") or []):
-            for field_name, kind in (("secret", "Secret"), ("configMap", "ConfigMap")):
-                item = source.get(field_name) if isinstance(source, dict) else None
-                if isinstance(item, dict) and item.get("name") and item.get("optional") is not True:
-                    yield _Ref(kind, str(item["name"]), f"{at}.projected.sources[{source_index}].{field_name}.name")
-    for at, container in containers(notebook):
-        if container.get("name") in _INJECTED_CONTAINERS:
-            continue
-        for index, source in enumerate(container.get("envFrom") or []):
-            for field_name, kind in (("secretRef", "Secret"), ("configMapRef", "ConfigMap")):
-                item = source.get(field_name) if isinstance(source, dict) else None
-                if isinstance(item, dict) and item.get("name") and item.get("optional") is not True:
-                    yield _Ref(kind, str(item["name"]), f"{at}.envFrom[{index}].{field_name}.name")
-        for index, variable in enumerate(container.get("env") or []):
-            for field_name, kind in (("secretKeyRef", "Secret"), ("configMapKeyRef", "ConfigMap")):
-                item = dig(variable, "valueFrom", field_name)
-                if isinstance(item, dict) and item.get("name") and item.get("optional") is not True:
-                    yield _Ref(kind, str(item["name"]), f"{at}.env[{index}].valueFrom.{field_name}.name")
-
-
-def _check_notebook(context: PolicyContext) -> Iterator[Violation]:
-    for target in context.targets(Scope.ALL):
-        objects = context.manifests[target.name]
-        existing = {
-            "Secret": set(secret_providers(context, objects)),
-            "ConfigMap": named(objects, context, "ConfigMap"),
-            "PersistentVolumeClaim": named(objects, context, "PersistentVolumeClaim"),
-        }
-        for notebook in objects:
-            if not is_kind(notebook, "Notebook", "kubeflow.org"):
-                continue
-            namespace = namespace_of(context, notebook)
-            for ref in _notebook_refs(notebook):
-                if ref.kind == "ConfigMap" and ref.name in PLATFORM_CONFIGMAPS:
-                    continue
-                if ref.kind == "Secret" and ref.name in PLATFORM_SECRETS:
-                    continue
-                space = ref.namespace or namespace
-                if space != namespace:
-                    yield Violation(f"Notebook {notebook.name} names {ref.kind} {space}/{ref.name} in another "
-                                    f"namespace; a workbench can only use objects of its own namespace "
-                                    f"{namespace or '?'}", notebook, ref.path)
-                    continue
-                if (namespace, ref.name) in existing[ref.kind]:
-                    continue
-                creators = "a Secret, ExternalSecret or SealedSecret" if ref.kind == "Secret" else f"a {ref.kind}"
-                yield Violation(f"Notebook {notebook.name} uses {ref.kind} {ref.name!r}, but {creators} of that name "
-                                f"is not rendered in namespace {namespace or '?'} of {target.name}; the workbench "
-                                "pod would not start", notebook, ref.path,
-                                fix=f"add the {ref.kind} {ref.name} to the overlay (or fix the name)")
-
-
 # --- monitor-selector-matches ----------------------------------------------------------------------
 
 _TEMPLATE_LABELS: dict[str, tuple[str, ...]] = {
@@ -382,12 +243,6 @@ def _show_selector(selector: Any) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-# --- Argo CD: Applications, generated Applications, repository URL ---------------------------------
-
-
-# --- Argo CD: projects, owners, repository URL -----------------------------------------------------
-
-
 # --- hardware-profile-exists -----------------------------------------------------------------------
 
 
@@ -455,21 +310,6 @@ RULES: list[Rule] = [
         ),
         fix="create the connection Secret (or ExternalSecret/SealedSecret) in the model's namespace, or fix the name",
         check=_check_storage,
-    ),
-    Rule(
-        id="notebook-refs-exist",
-        summary="The PVCs, Secrets, ConfigMaps and connections a Notebook uses exist",
-        explanation=(
-            "A workbench pod whose volume names a missing PersistentVolumeClaim stays Pending, and one that "
-            "mounts or reads a missing Secret or ConfigMap (volumes, projected volumes, envFrom, env "
-            "valueFrom; unless marked `optional`) never starts; the dashboard shows it as starting forever. "
-            "Secrets may come from an ExternalSecret or SealedSecret. The `opendatahub.io/connections` "
-            "annotation (`<namespace>/<secret>`) must name connections of the workbench's own namespace. "
-            "Objects the platform creates in every project (CA bundles, `pipeline-runtime-images`, "
-            "`ds-pipeline-config`) and volumes and sidecars the notebook controller injects are not checked."
-        ),
-        fix="add the missing object to the overlay, or fix the name in the Notebook",
-        check=_check_notebook,
     ),
     Rule(
         id="monitor-selector-matches",

@@ -34,8 +34,7 @@ from .monitoring import (
     predictor_labels,
     runtime_of,
 )
-from .objects import dig, is_kind, mapping, namespace_of, selector_matches
-from .references import KSERVE_GROUP
+from .objects import KSERVE_GROUP, dig, is_kind, mapping, namespace_of, selector_matches
 
 SCOPE_ANNOTATION = "opendatahub.io/serving-runtime-scope"
 TEMPLATE_NAME = "opendatahub.io/template-name"

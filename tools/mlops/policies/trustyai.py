@@ -17,8 +17,7 @@ from typing import Any
 
 from ..manifests import Manifest
 from .base import PolicyContext, Rule, Scope, Violation
-from .objects import dig, is_kind, mapping, namespace_of
-from .references import secret_providers
+from .objects import dig, is_kind, mapping, namespace_of, secret_providers
 
 TRUSTYAI_GROUP = "trustyai.opendatahub.io"
 DB_CREDENTIALS_SUFFIX = "-db-credentials"
