@@ -38,7 +38,7 @@ from .findings import Finding, Severity
 from .gates import parse_duration
 from .model_monitoring import Monitoring
 from .model_monitoring import parse as parse_monitoring
-from .yamlsource import SourceDocument, decode_utf8, load_documents, load_file
+from .yamlsource import SourceDocument, decode_utf8, key_line, load_documents, load_file
 
 SCHEMA_RULE = "catalog-schema"
 CATALOG_DIR = "models"
@@ -540,17 +540,7 @@ def _leaves(data: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str
 
 def _key_line(document: SourceDocument, keys: tuple[str, ...]) -> int:
     """Line of the deepest of `keys` found (keys may contain dots, unlike `line_of` paths)."""
-    node, line = document.node, document.line
-    for key in keys:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
-                line, node = key_node.start_mark.line + 1, value_node
-                break
-        else:
-            break
-    return line
+    return key_line(document.node, keys) or document.line
 
 
 _VERSION_KEYS = ("metadata", "labels", VERSION_LABEL)

@@ -12,12 +12,13 @@ message, so nothing the user would see by running kustomize is lost.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import MlopsError
 from .findings import Finding, Severity
 from .kustomization import KustomizeTree, find_kustomization, relative
-from .yamlsource import check_text, load_file
+from .yamlsource import SourceDocument, check_text, load_file
 
 #: kustomization fields whose files kustomize embeds as text instead of parsing them
 _GENERATOR_FIELDS = frozenset({"configMapGenerator", "secretGenerator"})
@@ -103,20 +104,26 @@ def _syntax_problems(target_name: str, tree: KustomizeTree, repo_root: Path) -> 
 
 def _patch_declaring(tree: KustomizeTree, kind: str, name: str, repo_root: Path) -> tuple[str, int] | None:
     """(file, line) of the patch file of this root that declares `kind` `name`."""
-    for reference in tree.references:
-        if reference.field not in ("patches", "patchesStrategicMerge") or reference.resolved is None:
-            continue
-        display = relative(reference.resolved, repo_root)
-        try:
-            documents = load_file(reference.resolved, display)
-        except MlopsError:
-            continue
+    for display, documents in _documents_named_by(tree, ("patches", "patchesStrategicMerge"), repo_root):
         for document in documents:
             data = document.data
             metadata = data.get("metadata") if isinstance(data, dict) else None
             if isinstance(metadata, dict) and data.get("kind") == kind and metadata.get("name") == name:
                 return display, document.line_of("apiVersion")
     return None
+
+
+def _documents_named_by(tree: KustomizeTree, fields: tuple[str, ...],
+                        repo_root: Path) -> Iterator[tuple[str, list[SourceDocument]]]:
+    """(file, its documents) of every readable YAML file the root names in one of `fields`."""
+    for reference in tree.references:
+        if reference.field not in fields or reference.resolved is None or not reference.resolved.is_file():
+            continue
+        display = relative(reference.resolved, repo_root)
+        try:
+            yield display, load_file(reference.resolved, display)
+        except MlopsError:
+            continue
 
 
 def _with_field(tree: KustomizeTree, field: str, repo_root: Path) -> tuple[str, int] | None:
@@ -138,14 +145,7 @@ def _file_named_in(message: str, tree: KustomizeTree, repo_root: Path) -> str | 
 def _shapeless_resources(target_name: str, tree: KustomizeTree, repo_root: Path) -> list[Finding]:
     """Resource documents without apiVersion or kind (kustomize names neither file nor line)."""
     findings = []
-    for reference in tree.references:
-        if reference.field != "resources" or reference.resolved is None or not reference.resolved.is_file():
-            continue
-        display = relative(reference.resolved, repo_root)
-        try:
-            documents = load_file(reference.resolved, display)
-        except MlopsError:
-            continue
+    for display, documents in _documents_named_by(tree, ("resources",), repo_root):
         for document in documents:
             data = document.data
             missing = [key for key in ("apiVersion", "kind") if not isinstance(data, dict) or not data.get(key)]

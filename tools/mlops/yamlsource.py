@@ -92,6 +92,21 @@ def _split_path(path: str) -> Iterator[tuple[str | None, int | None]]:
         yield (name, None) if name is not None else (None, int(index))
 
 
+def key_line(node: yaml.Node, keys: tuple[str, ...] | list[str], *, exact: bool = False) -> int | None:
+    """Line of the deepest of `keys` found, one mapping level each (keys may contain dots).
+
+    With `exact`, None unless every key is there (a patch that does not set the field); otherwise
+    None only when not even the first key is.
+    """
+    line = None
+    for key in keys:
+        step = _child(node, key, None)
+        if step is None:
+            return None if exact else line
+        line, node = step
+    return line
+
+
 def _child(node: yaml.Node, key: str | None, index: int | None) -> tuple[int, yaml.Node] | None:
     """(line of the key or item, value node) of one step into a mapping or sequence."""
     if key is not None and isinstance(node, yaml.MappingNode):

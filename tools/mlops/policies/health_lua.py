@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 
 from ..errors import UsageError
-from ..yamlsource import load_documents
+from ..yamlsource import key_line, load_documents
 from .secrets import read_repository_texts
 
 #: Argo CD's health codes (gitops-engine `pkg/health/health.go`); anything else becomes Unknown.
@@ -202,17 +202,7 @@ def lua_available() -> bool:
 
 def _key_line(node: yaml.Node, *keys: str) -> int:
     """Line of the last key found along `keys` (keys may contain dots, unlike dotted paths)."""
-    line = node.start_mark.line + 1
-    for key in keys:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
-                line, node = key_node.start_mark.line + 1, value_node
-                break
-        else:
-            break
-    return line
+    return key_line(node, keys) or node.start_mark.line + 1
 
 
 def _from_document(data: Any, node: yaml.Node, file: str) -> Iterator[HealthCheck]:

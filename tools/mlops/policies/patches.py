@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..kustomization import relative
 from ..manifests import Manifest
-from ..yamlsource import SourceDocument, load_file
+from ..yamlsource import SourceDocument, key_line, load_file
 from .base import PolicyContext
 
 _PATCH_FIELDS = ("patches", "patchesStrategicMerge")
@@ -35,18 +35,7 @@ def _documents(context: PolicyContext, path: Path) -> list[SourceDocument]:
 
 def _line_of_keys(document: SourceDocument, keys: tuple[str, ...]) -> int | None:
     """Line of the last key of `keys` (keys may contain dots), or None when the patch does not set it."""
-    node = document.node
-    data = document.data
-    line = None
-    for key in keys:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-        for key_node, value_node in getattr(node, "value", []):
-            if getattr(key_node, "value", None) == key:
-                line, node = key_node.start_mark.line + 1, value_node
-                break
-    return line
+    return key_line(document.node, keys, exact=True)
 
 
 def patched_location(context: PolicyContext, manifest: Manifest, *keys: str) -> tuple[str, int] | None:
