@@ -324,3 +324,10 @@ def test_a_server_side_applied_or_co_owned_object_may_leave_out_required_fields(
     (root / "dashboard/config.yaml").write_text(config.replace("pvcSize: 20Gi", "pvcSize: 20"), encoding="utf-8")
     typed = CliRunner().invoke(main, ["validate", str(root), "--output", "json", "--no-policies"])
     assert typed.exit_code == 1  # a wrong type is still an error
+
+
+def test_every_source_not_rendered_is_counted_in_the_report(repo: Path) -> None:
+    report = json.loads(CliRunner().invoke(main, ["validate", str(repo), "--output", "json"]).stdout)
+    [helm] = [f for f in report["findings"] if f["rule"] == "not-rendered"]
+    assert helm["severity"] == "info" and "Helm chart grafana" in helm["message"]
+    assert (helm["file"], helm["line"]) == ("argocd/base/helm.yaml", 8)

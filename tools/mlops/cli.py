@@ -218,6 +218,8 @@ def validate(environments: tuple[str, ...], repo: Path | None, schema_locations:
         store.lookup.close()
     for warning in dict.fromkeys(store.lookup.warnings):
         click.echo(f"mlops: warning: {warning}", err=True)
+    if discovery is not None:
+        run.findings = sorted([*run.findings, *targets_module.not_rendered_findings(discovery)], key=Finding.sort_key)
     context = ReportContext(
         tool_version=__version__,
         environments=tuple(t.name for t in targets),

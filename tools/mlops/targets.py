@@ -28,6 +28,7 @@ import yaml
 from .config import CONFIG_FILE, Config, Target
 from .config import load as load_mlops_yaml
 from .errors import MlopsError, UsageError
+from .findings import Finding, Severity
 from .kustomization import KUSTOMIZATION_NAMES, KustomizeTree, find_kustomization, walk
 from .kustomize import Engine, find_engine, render
 from .manifests import Manifest, parse_rendered
@@ -381,3 +382,11 @@ def describe(config: Config, discovery: Discovery | None) -> TargetsReport:
     rows = [(t, [str(r) for r in discovery.reasons.get(t.name, [])]) for t in config.all_targets]
     return TargetsReport("the repository's Argo CD Applications and ApplicationSets (no targets in mlops.yaml)",
                          rows, discovery.skipped, discovery.build_options, discovery.build_options_source)
+
+
+def not_rendered_findings(discovery: Discovery) -> list[Finding]:
+    """One info finding per source Argo CD syncs that is not rendered here, so every report counts them."""
+    return [Finding("not-rendered", Severity.INFO, f"{skipped.reason.application}: not rendered: {skipped.why}",
+                    file=skipped.reason.file, line=skipped.reason.line, path=skipped.reason.path or None,
+                    fix="validate the chart or repository where it lives")
+            for skipped in discovery.skipped if "reported by argocd-source-path" not in skipped.why]

@@ -49,6 +49,13 @@ RULES: list[Rule] = [
          "kustomize adds nothing for an empty resource file and says nothing: the objects a reviewer expects "
          "(a truncated save, a bad merge) are never applied.",
          "write the object the file should hold, or remove the entry from resources"),
+    Rule("not-rendered", "Every source an Application syncs is rendered and checked",
+         "Without mlops.yaml targets, validate checks what the repository's Argo CD objects sync. Sources it "
+         "cannot render here are counted and named, never silently skipped: Helm charts (no Helm binary comes "
+         "from PyPI), folders without a kustomization.yaml, other repositories, template parameters no "
+         "generator sets. Missing folders are reported by argocd-source-path instead.",
+         "nothing to fix in the repository; validate the chart or repository where it lives",
+         severity=Severity.INFO),
     Rule("object-shape", "Every rendered document is a Kubernetes object",
          "Every document needs apiVersion, kind and metadata.name; Argo CD refuses the sync otherwise.",
          "give the document apiVersion, kind and metadata.name, or remove it"),
