@@ -20,6 +20,8 @@ from mlops.git import Git
 from test_promote import mlops, remote_refs, workspace  # noqa: F401 - the fixture
 from test_register import ARGS as REGISTER_ARGS
 
+pytestmark = pytest.mark.slow  # end to end: git remotes and the GitHub stand-in
+
 HTML = RawAnswer(200, "text/html; charset=utf-8", b"<html><body>Sign in to continue</body></html>")
 EMPTY_OBJECT = RawAnswer(200, "application/json; charset=utf-8", b"{}")
 EMPTY_BODY = RawAnswer(200, "application/json; charset=utf-8", b"")

@@ -15,10 +15,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from github_standin import github  # noqa: F401 - the fixture
 from mlops.forge.github import GitHub
 from mlops.git import Git
 from test_promote import PIN, days_ago, git, mlops, remote_refs, workspace  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.slow  # end to end: git remotes and the GitHub stand-in
 
 CATALOG = "models/fraud-detection/model.yaml"
 

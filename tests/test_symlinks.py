@@ -107,6 +107,7 @@ def one_line(stderr: str) -> str:
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.slow
 def test_promote(workspace: tuple[Path, Path], github: Any, kind: str) -> None:  # noqa: F811
     clone, remote = workspace
     link, target, refused = KINDS[kind]
