@@ -100,7 +100,8 @@ def find_kustomization(folder: Path) -> Path | None:
 
 
 def _present_names(folder: Path) -> tuple[str, ...]:
-    return tuple(name for name in KUSTOMIZATION_NAMES if (folder / name).is_file())
+    base = str(folder)
+    return tuple(name for name in KUSTOMIZATION_NAMES if os.path.isfile(os.path.join(base, name)))
 
 
 def resolve(folder: str, value: str, memo: dict[str, str]) -> str:
@@ -165,7 +166,8 @@ def _load(kustomization: Path, display: str, cache: dict[Path, SourceDocument]) 
 
 def _walk_folder(folder: Path, repo_root: Path, tree: KustomizeTree, via: Reference | None,
                  cache: dict[Path, SourceDocument]) -> None:
-    kustomization = find_kustomization(folder)
+    present = _present_names(folder)  # all of them: kustomize refuses a folder with two
+    kustomization = folder / present[0] if present else None
     if kustomization is None:
         if via is not None:
             tree.problems.append((via, f"{via.value!r} is a folder without a kustomization.yaml",
@@ -179,7 +181,7 @@ def _walk_folder(folder: Path, repo_root: Path, tree: KustomizeTree, via: Refere
     assert document is not None
     tree.kustomizations[kustomization] = document
     tree.files.add(kustomization)
-    tree.probes[folder] = _present_names(folder)
+    tree.probes[folder] = present
     _vouch(document, display, tree)
     inside = os.path.join(str(repo_root), "")
     for reference, kind in _cached_references(document, display, folder, kustomization, cache):

@@ -13,7 +13,6 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +156,7 @@ class SourceIndex:
     def _parse(self, file: str) -> _Parsed:
         parsed = self._parsed.get(file)
         if parsed is None:
-            parsed = self._parsed[file] = _parse_source(self._root / file, file)
+            parsed = self._parsed[file] = _Parsed(self._root / file, file)
         return parsed
 
     def _load(self, file: str) -> list[SourceDocument]:
@@ -183,33 +182,55 @@ class SourceIndex:
         return document.line_of(path) if path else document.line
 
 
-@dataclass(frozen=True)
 class _Parsed:
-    """One parse of a source file, for every question asked about it."""
+    """One parse of a source file (its node trees), and what each question asked about it needs.
 
-    documents: list[SourceDocument]  # as `load_file` gives them ([] for a file it refuses)
-    identities: list[Identity]  # as a plain `yaml.load_all` gives them
-    empty: bool  # it parses and holds only empty documents
+    Composing is the parse; the values of the documents are built from the same nodes only when
+    a line or an origin is asked for (most resource files are only asked whether they are empty).
+    """
 
+    def __init__(self, path: Path, file: str) -> None:
+        self._nodes: list[yaml.Node] = []
+        self._clean = False  # parses, with no duplicate key and no alias bomb (what load_file accepts)
+        self.empty = False  # parses and holds only empty documents
+        self._built: tuple[list[SourceDocument], list[Identity]] | None = None
+        try:
+            text = decode_utf8(path.read_bytes(), file)
+        except Exception:  # a finding's line is a convenience; never fail the run for it
+            return
+        nodes, problems = compose_text(text)
+        if any(problem.rule == "yaml-syntax" for problem in problems):
+            return
+        self._nodes, self._clean = nodes, not problems
+        self.empty = all(node.tag == "tag:yaml.org,2002:null" for node in nodes)
 
-def _parse_source(path: Path, file: str) -> _Parsed:
-    try:
-        text = decode_utf8(path.read_bytes(), file)
-    except Exception:  # a finding's line is a convenience; never fail the run for it
-        return _Parsed([], [], False)
-    nodes, problems = compose_text(text)
-    if any(problem.rule == "yaml-syntax" for problem in problems):
-        return _Parsed([], [], False)
-    empty = all(node.tag == "tag:yaml.org,2002:null" for node in nodes)
-    try:
-        values = [construct(node) for node in nodes]
-    except Exception:
-        return _Parsed([], [], empty)
-    identities = [identity_of(value) for value in values]
-    if problems:  # duplicate keys or an alias bomb: no positions, as load_file refuses the file
-        return _Parsed([], identities, empty)
-    return _Parsed([SourceDocument(data=value, node=node) for value, node in zip(values, nodes, strict=True)],
-                   identities, empty)
+    def _build(self) -> tuple[list[SourceDocument], list[Identity]]:
+        built = self._built
+        if built is None:
+            try:
+                values = [construct(node) for node in self._nodes]
+            except Exception:
+                values = None
+            if values is None:
+                built = ([], [])
+            elif not self._clean:  # duplicate keys or an alias bomb: no positions, as load_file refuses it
+                built = ([], [identity_of(value) for value in values])
+            else:
+                documents = [SourceDocument(data=value, node=node)
+                             for value, node in zip(values, self._nodes, strict=True)]
+                built = (documents, [identity_of(value) for value in values])
+            self._built = built
+        return built
+
+    @property
+    def documents(self) -> list[SourceDocument]:
+        """As `load_file` gives them ([] for a file it refuses)."""
+        return self._build()[0]
+
+    @property
+    def identities(self) -> list[Identity]:
+        """As a plain `yaml.load_all` gives them."""
+        return self._build()[1]
 
 
 class PendingManifests(Mapping[str, list[Manifest]]):
