@@ -301,3 +301,35 @@ def test_a_hit_keeps_an_entry_from_being_pruned(tmp_path: Path) -> None:
     assert store.read(old) is not None  # used now: the most recent
     prune(tmp_path, limit=2000)
     assert store.path(old).exists() and not store.path(new).exists()
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"})
+
+
+def test_what_git_lists_is_part_of_the_key(tmp_path: Path) -> None:
+    """A file git starts tracking changes no file of the checkout, but rules read git's list."""
+    repo, caches = three_environments(tmp_path), Caches(tmp_path / "cache")
+    write(repo, {".gitignore": "notes.txt\n", "notes.txt": "scratch\n"})
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    validate(repo, caches)
+    assert validate(repo, caches).from_cache
+    git(repo, "add", "-f", "notes.txt")
+    assert not validate(repo, caches).from_cache
+
+
+def test_a_link_that_now_leaves_the_repository_is_found(tmp_path: Path) -> None:
+    """Same target file, same status: only the link's text says it climbs out of the repository."""
+    repo, caches = three_environments(tmp_path), Caches(tmp_path / "cache")
+    link = repo / "base" / "copy.yaml"
+    link.symlink_to("deploy.yaml")
+    first = validate(repo, caches)
+    assert not any(f.rule == "symlink-out-of-bounds" for f in first.findings)
+    link.unlink()
+    link.symlink_to("../../repo/base/deploy.yaml")
+    second = validate(repo, caches)
+    assert not second.from_cache
+    assert [f.file for f in second.findings if f.rule == "symlink-out-of-bounds"] == ["base/copy.yaml"]

@@ -92,6 +92,8 @@ def take_snapshot(folder: Path) -> Snapshot:
                     status = entry.stat()
                     snapshot.files[rel] = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino,
                                            status.st_dev)
+                    if is_link:  # what it points at matters too (Argo CD judges the link's text)
+                        snapshot.others[rel] = f"l {os.readlink(entry.path)}"
                     if scanning and entry.name.endswith(_SUFFIXES):
                         snapshot.scanned.append(rel)
                 else:

@@ -14,8 +14,9 @@ everything the run reads or depends on:
 - the options: targets, rules reported for every target, policies on or off, Kubernetes
   version, OpenShift AI release, offline, and each schema location with the content of its
   folder (a URL location makes a run uncacheable: what a server answers is no file);
-- the repository's absolute path (kustomize's messages name it), and the symlinks git would
-  commit, which the content hashes do not see (the symlink rule judges what git lists).
+- the repository's absolute path (kustomize's messages name it), and what git lists: the files
+  it tracks or would track and the symlinks among them (rules judge what git lists, and git's
+  index is inside `.git`, which the content hashes leave out).
 
 File hashes come from a memo of file status (see `repofiles`): an unchanged file is not read.
 A run is stored only if a second snapshot after it shows that nothing changed while it ran.
@@ -23,9 +24,11 @@ A run is stored only if a second snapshot after it shows that nothing changed wh
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -92,6 +95,22 @@ def _installed() -> list[str]:
         except OSError:
             found.append(f"unreadable {folder}")
     return found
+
+
+def _git_files(root: Path) -> str:
+    """A hash of the files git tracks or would track here: rules read that list (Argo CD's file generators).
+
+    It also depends on git's index (a file tracked although ignored), which the file digest,
+    leaving `.git` out, does not see.
+    """
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
+                                capture_output=True, check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return "no git"
+    if listed.returncode != 0:
+        return "not a git checkout"
+    return hashlib.sha256(listed.stdout).hexdigest()
 
 
 def _options(config: Config, targets: list[Target], store: SchemaStore, policies: bool,
@@ -177,6 +196,7 @@ def validate_cached(config: Config, targets: list[Target], engine: Engine, store
         options = _options(config, targets, store, policies is not None, also_report, caches, tool)
         if options is not None:
             options["symlinks"] = [_finding_record(finding) for finding in links]
+            options["git_files"] = _git_files(config.root)
     if options is not None and memo is not None:  # no memo: every file would be read before rendering
         repository = files.digest()
         if repository is not None:
@@ -192,7 +212,7 @@ def validate_cached(config: Config, targets: list[Target], engine: Engine, store
         for key, payload in run.fresh_renders:
             renders.put(key, payload)
         repository = files.digest() if options is not None and run.inputs_known else None
-        if repository is not None:
+        if repository is not None and options is not None and options["git_files"] == _git_files(config.root):
             caches.runs.write(digest("run", FORMAT, options, renders.identity(), repository), _encode(run))
         caches.save_memo(config.root, files.memo())
     prune(caches.root)
