@@ -1,37 +1,49 @@
 """How much does `mlops validate` add to rendering, at scale? A benchmark, not a test.
 
 Builds, in a temporary folder, a copy of the template with N models (copies of
-`models/fraud-detection`) served in every environment, then measures in one run:
+`models/fraud-detection`) served in every environment, then measures, several times and
+interleaved so that every figure meets the same load on the machine:
 
-  (a) `kubectl kustomize` of every root `mlops validate` renders, one after another (the floor:
-      nothing can validate what it has not rendered);
-  (b) `mlops validate` of everything, as a user runs it (a new process, policies included);
-  (c) `kubernetes-validate` (the PyPI validator) over the same rendered built-in objects, in process.
+  floor     `kubectl kustomize` (the engine `mlops` finds) of every root `mlops validate`
+            renders, as many at once as the tool runs (one per core), from this process:
+            nothing can be validated faster than it is rendered;
+  no-cache  `mlops validate --no-cache`, as a user runs it (a new process, policies included,
+            byte-compiled beforehand as an installed package is);
+  cold      `mlops validate` with an empty cache folder (renders, checks, fills the caches);
+  warm      `mlops validate` again, nothing changed (its output must be byte-identical to cold's);
+  one       `mlops validate` after one overlay's patch changed (that overlay alone re-renders).
 
-It prints objects, seconds, the ratios b/a and c/b, and the in-process schema validation rate
-(objects per second, all objects, schemas already compiled).
+It prints each as a ratio to the floor of the same round, the median over the rounds, the CPU
+time of each (all its processes, kustomize included) against the floor's, which the load of a
+shared machine disturbs less, and (once) the in-process schema validation rate against
+`kubernetes-validate`'s.
 
-    python benchmarks/validate_scale.py [--models 100] [--schemas ../shared/schemas]
+    python benchmarks/validate_scale.py [--models 100 [1000 ...]] [--runs 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_ITEMS = ("apps", "base", "components", "models", "overlays", "platform", "bootstrap", "mlops.yaml")
 EXAMPLE = "fraud-detection"
+MEASURES = ("no-cache", "cold", "warm", "one")
 
 
 def build_copy(destination: Path, models: int) -> None:
@@ -43,16 +55,17 @@ def build_copy(destination: Path, models: int) -> None:
         elif source.is_file():
             shutil.copy2(source, destination / item)
     example = destination / "models" / EXAMPLE
+    originals = {path: path.read_text() for path in example.rglob("*.yaml")}
     overlays = sorted(p for p in (destination / "overlays").iterdir() if p.is_dir())
+    kustomizations: dict[Path, dict[str, Any]] = {
+        overlay: yaml.safe_load((overlay / "kustomization.yaml").read_text()) for overlay in overlays}
     for index in range(models):
         name = f"{EXAMPLE}-{index:03d}"
         target = destination / "models" / name
         shutil.copytree(example, target)
-        for model_file in target.rglob("*.yaml"):
-            model_file.write_text(model_file.read_text().replace(EXAMPLE, name))
-        for overlay in overlays:
-            kustomization_path = overlay / "kustomization.yaml"
-            kustomization = yaml.safe_load(kustomization_path.read_text())
+        for path, text in originals.items():
+            (target / path.relative_to(example)).write_text(text.replace(EXAMPLE, name))
+        for overlay, kustomization in kustomizations.items():
             kustomization["resources"].append(f"../../models/{name}")
             for entry in list(kustomization.get("patches", [])):
                 patch = Path(entry.get("path", "") if isinstance(entry, dict) else "")
@@ -60,124 +73,167 @@ def build_copy(destination: Path, models: int) -> None:
                     copy = patch.with_name(f"{name}.yaml")
                     (overlay / copy).write_text((overlay / patch).read_text().replace(EXAMPLE, name))
                     kustomization["patches"].append({"path": str(copy)})
-            kustomization_path.write_text(yaml.safe_dump(kustomization, sort_keys=False))
+    for overlay, kustomization in kustomizations.items():
+        (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization, sort_keys=False))
 
 
-T = TypeVar("T")
+#: CPU seconds (user and system) of every process each measure ran, kustomize included
+CPU: dict[str, list[float]] = {}
 
 
-def timed(action: Callable[[], T]) -> tuple[float, T]:
+def timed(action: Callable[[], object], label: str = "") -> float:
+    """Wall-clock seconds of `action`; the CPU time of the processes it ran goes to `CPU[label]`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    result = action()
-    return time.perf_counter() - started, result
+    action()
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if label:
+        CPU.setdefault(label, []).append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return seconds
+
+
+def floor(command: tuple[str, ...], folders: list[Path]) -> None:
+    """Bare kustomize of every root, as many at once as `mlops validate` runs."""
+    def one(folder: Path) -> None:
+        with tempfile.TemporaryFile() as output:
+            subprocess.run([*command, str(folder)], stdout=output, stderr=subprocess.DEVNULL, check=True)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(folders), os.cpu_count() or 1))) as pool:
+        list(pool.map(one, folders))
+
+
+def tool_environment(scratch: Path) -> dict[str, str]:
+    """`mlops` from this checkout, byte-compiled once as an installed package is (in the scratch folder)."""
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("MLOPS_SCHEMA_LOCATION", "PYTHONDONTWRITEBYTECODE")}
+    environment.update({"MLOPS_OFFLINE": "1", "PYTHONPYCACHEPREFIX": str(scratch / "bytecode"),
+                        "PYTHONPATH": os.pathsep.join([str(ROOT / "tools"), environment.get("PYTHONPATH", "")])})
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "tools" / "mlops")], env=environment,
+                   check=True)
+    return environment
+
+
+ENVIRONMENT: dict[str, str] = {}
+
+
+def validate(repo: Path, cache: Path, *options: str) -> subprocess.CompletedProcess[bytes]:
+    environment = {**ENVIRONMENT, "MLOPS_CACHE_DIR": str(cache)}
+    completed = subprocess.run([sys.executable, "-m", "mlops", "validate", "--repo", str(repo), "--output", "json",
+                                *options], capture_output=True, env=environment, check=False)
+    if completed.returncode != 0:
+        raise SystemExit(f"mlops validate exited {completed.returncode}: the copy of the template is not valid\n"
+                         f"{completed.stderr.decode()[-2000:]}")
+    return completed
+
+
+def one_round(repo: Path, cache: Path, command: tuple[str, ...], folders: list[Path], patch: Path,
+              label: str) -> dict[str, float]:
+    """Seconds of each measure, one after another under (nearly) the same load."""
+    seconds = {"floor": timed(lambda: floor(command, folders), "floor"),
+               "no-cache": timed(lambda: validate(repo, cache, "--no-cache"), "no-cache")}
+    outputs: list[bytes] = []
+    seconds["cold"] = timed(lambda: outputs.append(validate(repo, cache).stdout), "cold")
+    seconds["warm"] = timed(lambda: outputs.append(validate(repo, cache).stdout), "warm")
+    if outputs[0] != outputs[1]:
+        raise SystemExit("the second run's output differs from the first one's")
+    original = patch.read_text()
+    patch.write_text(original + f"# {label}\n")
+    seconds["one"] = timed(lambda: validate(repo, cache), "one")
+    patch.write_text(original)
+    return seconds
+
+
+def measure(models: int, runs: int, scratch: Path) -> dict[str, list[float]]:
+    sys.path.insert(0, str(ROOT / "tools"))
+    from mlops import config as config_module
+    from mlops.kustomize import find_engine
+
+    repo = scratch / f"repo-{models}"
+    repo.mkdir()
+    build_copy(repo, models)
+    config = config_module.load(repo)
+    folders = [repo / target.path for target in config.all_targets]
+    engine = find_engine()
+    patch = repo / "overlays" / "dev" / "patches" / f"{EXAMPLE}-000.yaml"
+    ratios: dict[str, list[float]] = {name: [] for name in ("floor", *MEASURES)}
+    for round_number in range(runs):
+        cache = scratch / f"cache-{models}-{round_number}"
+        seconds = one_round(repo, cache, engine.command, folders, patch, f"round {round_number}")
+        ratios["floor"].append(seconds["floor"])
+        for name in MEASURES:
+            ratios[name].append(seconds[name] / seconds["floor"])
+        print(f"  round {round_number + 1}: floor {seconds['floor']:.2f} s, "
+              + ", ".join(f"{name} {seconds[name]:.2f} s" for name in MEASURES), flush=True)
+        shutil.rmtree(cache, ignore_errors=True)
+    return ratios
+
+
+def schema_rates(models: int, scratch: Path) -> None:
+    """Objects per second: the tool's compiled schemas, and kubernetes-validate on the built-in kinds."""
+    import kubernetes_validate
+
+    from mlops import config as config_module
+    from mlops.kustomize import find_engine, render_many
+    from mlops.manifests import Manifest
+    from mlops.schemas.builtin import builtin_catalog
+    from mlops.schemas.core import CoreSchemas, is_core_group
+    from mlops.schemas.locations import Lookup
+    from mlops.schemas.store import SchemaStore
+    from mlops.yamlsource import FastLoader
+
+    repo = scratch / f"repo-{models}"
+    config = config_module.load(repo)
+    results = render_many(find_engine(), [repo / target.path for target in config.all_targets])
+    objects = [o for r in results for o in yaml.load_all(r.output, Loader=FastLoader) if isinstance(o, dict)]
+    store = SchemaStore(CoreSchemas(config.kubernetes_version),
+                        Lookup([], offline=True, builtin=builtin_catalog(), default_release=config.rhoai_version))
+    manifests = [Manifest(o, "bench") for o in objects]
+
+    def validate_all(rounds: int) -> None:
+        for _ in range(rounds):
+            for manifest in manifests:
+                compiled = store.get(manifest.api_version, manifest.kind)
+                if compiled is not None:
+                    store.errors(compiled, manifest.data)
+
+    validate_all(1)  # compile every schema once
+    rate = 5 * len(manifests) / timed(lambda: validate_all(5))
+    core = [o for o in objects if is_core_group(str(o.get("apiVersion", "")).rpartition("/")[0])]
+
+    def with_kubernetes_validate() -> None:
+        for document in core:
+            with contextlib.suppress(kubernetes_validate.SchemaNotFoundError):
+                kubernetes_validate.validate(document, config.kubernetes_version, strict=True)
+
+    kv_rate = len(core) / timed(with_kubernetes_validate) if core else 0.0
+    print(f"schema validation in process: {rate:,.0f} objects/s over {len(manifests)} objects; "
+          f"kubernetes-validate: {kv_rate:,.0f} objects/s over the {len(core)} built-in ones")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", type=int, default=100, help="copies of the example model (default 100)")
-    default_schemas = os.environ.get("MLOPS_SCHEMA_LOCATION", str(ROOT.parent / "shared" / "schemas"))
-    parser.add_argument("--schemas", default=default_schemas,
-                        help="schema location for custom resources (default: MLOPS_SCHEMA_LOCATION, ../shared/schemas)")
+    parser.add_argument("--models", type=int, nargs="+", default=[100], help="copies of the example model (100)")
+    parser.add_argument("--runs", type=int, default=5, help="rounds per size; medians are printed (5)")
     args = parser.parse_args()
-
-    sys.path.insert(0, str(ROOT / "tools"))
-    import kubernetes_validate
-
-    from mlops import config as config_module
-    from mlops.kustomize import find_engine, render
-    from mlops.manifests import Manifest
-    from mlops.schemas.core import CoreSchemas, is_core_group
-    from mlops.schemas.locations import Lookup, build_locations
-    from mlops.schemas.store import SchemaStore
-    from mlops.yamlsource import FastLoader
-
-    with tempfile.TemporaryDirectory(prefix="mlops-bench-") as scratch:
-        repo = Path(scratch) / "repo"
-        repo.mkdir()
-        build_copy(repo, args.models)
-        cfg = config_module.load(repo)
-        engine = find_engine()
-        folders = [repo / target.path for target in cfg.all_targets]
-
-        # (a) kustomize alone, one root after another
-        seconds_a, results = timed(lambda: [render(engine, folder) for folder in folders])
-        outputs = [r.output for r in results]
-        objects = [o for text in outputs for o in yaml.load_all(text, Loader=FastLoader) if isinstance(o, dict)]
-
-        # (b) mlops validate, as a user runs it
-        mlops = Path(sys.executable).parent / "mlops"
-        environment = {**os.environ, "MLOPS_SCHEMA_LOCATION": args.schemas, "MLOPS_OFFLINE": "1"}
-        seconds_b, completed = timed(lambda: subprocess.run(
-            [str(mlops), "validate", "--repo", str(repo), "--output", "json"],
-            capture_output=True, text=True, env=environment, check=False))
-        status = completed.returncode
-        if status != 0:
-            print(completed.stdout[-2000:], completed.stderr[-2000:])
-            print(f"mlops validate exited {status}: the copy of the template is not valid", file=sys.stderr)
-            return 1
-
-        # (c) kubernetes-validate over the same built-in objects
-        core = [o for o in objects if is_core_group(str(o.get("apiVersion", "")).rpartition("/")[0])]
-        version = cfg.kubernetes_version
-
-        def with_kubernetes_validate() -> int:
-            checked = 0
-            for document in core:
-                try:
-                    kubernetes_validate.validate(document, version, strict=True)
-                    checked += 1
-                except kubernetes_validate.SchemaNotFoundError:
-                    pass
-            return checked
-
-        seconds_c, core_checked = timed(with_kubernetes_validate)
-
-        # in-process schema validation rate, schemas compiled
-        store = SchemaStore(CoreSchemas(version),
-                            Lookup(build_locations([args.schemas], None, [], repo, Path.cwd(), include_default=False),
-                                   offline=True))
-        manifests = [Manifest(o, "bench") for o in objects]
-
-        def validate_all() -> int:
-            errors = 0
-            for manifest in manifests:
-                compiled = store.get(manifest.api_version, manifest.kind)
-                if compiled is not None:
-                    errors += len(store.errors(compiled, manifest.data))
-            return errors
-
-        validate_all()  # compile every schema once
-        rounds = 5
-        seconds_rate, _ = timed(lambda: [validate_all() for _ in range(rounds)])
-        rate = rounds * len(manifests) / seconds_rate
-
-        # the same built-in objects, per object: mlops's compiled schemas against kubernetes-validate
-        core_manifests = [Manifest(o, "bench") for o in core]
-        core_rounds = 200
-
-        def validate_core() -> int:
-            for _ in range(core_rounds):
-                for manifest in core_manifests:
-                    compiled = store.get(manifest.api_version, manifest.kind)
-                    if compiled is not None:
-                        store.errors(compiled, manifest.data)
-            return core_rounds * len(core_manifests)
-
-        seconds_core, _ = timed(validate_core)
-        core_rate = core_rounds * len(core_manifests) / seconds_core if core_manifests else 0.0
-        kv_rate = core_checked / seconds_c if seconds_c else 0.0
-
-    print(f"models: {args.models}, roots rendered: {len(folders)}, objects: {len(objects)} "
-          f"({len(core)} built-in, {core_checked} checked by kubernetes-validate)")
-    print(f"(a) kustomize, one root after another: {seconds_a:8.2f} s")
-    print(f"(b) mlops validate (all roots):        {seconds_b:8.2f} s")
-    print(f"(c) kubernetes-validate, built-ins:    {seconds_c:8.2f} s")
-    print(f"b/a = {seconds_b / seconds_a:.2f}   (target <= 1.3)")
-    print(f"c/b = {seconds_c / seconds_b:.2f}   (how many times slower kubernetes-validate is on a subset)")
-    print(f"schema validation in process: {rate:,.0f} objects/s   (target >= 20,000)")
-    if kv_rate:
-        print(f"built-in objects per second: mlops {core_rate:,.0f}, kubernetes-validate {kv_rate:,.0f} "
-              f"({core_rate / kv_rate:,.0f}x)")
+    print(f"{os.cpu_count()} cores; ratios are to the floor of the same round")
+    with tempfile.TemporaryDirectory(prefix="mlops-bench-") as folder:
+        scratch = Path(folder)
+        ENVIRONMENT.update(tool_environment(scratch))
+        for models in args.models:
+            print(f"models: {models}")
+            ratios = measure(models, args.runs, scratch)
+            floor_cpu = statistics.median(CPU["floor"])
+            print(f"  floor: median {statistics.median(ratios['floor']):.2f} s ({floor_cpu:.2f} s of CPU)")
+            for name in MEASURES:
+                values = ratios[name]
+                target = {"no-cache": "<= 1.3", "cold": "<= 1.3", "warm": "<= 0.25"}.get(name, "")
+                print(f"  {name}/floor: median {statistics.median(values):.2f} "
+                      f"(min {min(values):.2f}, max {max(values):.2f}, {len(values)} rounds); "
+                      f"CPU {statistics.median(CPU[name]) / floor_cpu:.2f}x the floor's"
+                      + (f"   target {target}" if target else ""))
+            CPU.clear()
+        schema_rates(args.models[0], scratch)
     return 0
 
 

@@ -15,6 +15,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = Path(__file__).resolve().parent / "contracts"
 
 
+@pytest.fixture(autouse=True)
+def _own_cache_folder(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every test gets an empty cache folder of its own (renders, runs): never the user's ~/.cache."""
+    monkeypatch.setenv("MLOPS_CACHE_DIR", str(tmp_path_factory.mktemp("mlops-cache")))
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT

@@ -20,10 +20,11 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__, interrupt
+from . import changed as changed_module
 from . import config as config_module
 from . import diff as diff_module
 from . import targets as targets_module
-from .errors import MlopsError, OutsideError
+from .errors import MlopsError, OutsideError, UsageError
 from .findings import ExitCode, Finding, exit_code_for
 from .git import Git
 from .kustomize import find_engine, render_many
@@ -33,6 +34,7 @@ from .policies.engine import run_rules
 from .report import FORMATS, ReportContext, RuleInfo
 from .report import render as render_report
 from .rules_doc import explain_rule, rules_listing
+from .runcache import Caches, validate_cached
 from .schemas.builtin import builtin_catalog
 from .schemas.core import CoreSchemas
 from .schemas.locations import Lookup, build_locations
@@ -43,6 +45,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Characters of rendered diffs in one pull-request comment; GitHub accepts 65,536 in all.
 COMMENT_BUDGET = 60_000
+#: `--changed` given without a revision: compare with the merge base of the default branch.
+CHANGED_DEFAULT = "\0merge-base"
 EPILOG_EXIT = "Exit codes: 0 ok, 1 findings, 2 bad usage or input, 3 an outside system failed."
 
 
@@ -190,10 +194,15 @@ def main(debug: bool) -> None:
 @click.option("--output", "-o", "output_format", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Report format: text for people, json for programs, github for pull-request "
               "annotations, junit and sarif for CI dashboards and code scanning.")
+@click.option("--changed", metavar="[REF]", is_flag=False, flag_value=CHANGED_DEFAULT, default=None,
+              help="Only the targets whose inputs differ from REF (default: the merge base with the default "
+              "branch), and those the cross-target rules need.")
+@click.option("--no-cache", "no_cache", is_flag=True,
+              help="Neither use nor fill the render and run caches (in $MLOPS_CACHE_DIR, else ~/.cache/mlops).")
 @handle_errors
 def validate(environments: tuple[str, ...], repo: Path | None, schema_locations: tuple[str, ...],
              kubernetes_version: str | None, offline: bool, online: bool, strict: bool, policies: bool,
-             output_format: str) -> None:
+             output_format: str, changed: str | None, no_cache: bool) -> None:
     """Render every environment with kustomize and check every object.
 
     ENV names an environment or target of mlops.yaml (default: all). Without environments and
@@ -204,19 +213,34 @@ def validate(environments: tuple[str, ...], repo: Path | None, schema_locations:
     object is checked against the strict Kubernetes schema of the configured version, and every
     custom resource against the first schema location that has its kind, then the built-in
     catalog. Findings name the source file and line, not the rendered output.
+
+    A root whose inputs did not change is not rendered again, and a run in which nothing changed
+    gives the findings of the last one (both checked by content hashes; --no-cache skips that).
     """
+    if changed is not None and environments:
+        raise UsageError("name environments or use --changed, not both")
     cfg, environments, discovery = _load_targets(repo, environments)
-    targets = cfg.select(environments)
+    also_report: frozenset[str] = frozenset()
+    if changed is not None:
+        targets = changed_module.changed_targets(cfg, None if changed == CHANGED_DEFAULT else changed)
+        also_report = changed_module.cross_target_rules()
+    else:
+        targets = cfg.select(environments)
     store = _schema_store(cfg, schema_locations, kubernetes_version, offline, online)
     engine = find_engine()
+    hook = _run_policies if policies else None
+    argo, writers, homes = (discovery.argo_objects, discovery.writers, discovery.homes) if discovery else (None,) * 3
     try:
-        run = run_validation(cfg, targets, engine, store, policies=_run_policies if policies else None,
-                             discovered_argo=discovery.argo_objects if discovery else None,
-                             writers=discovery.writers if discovery else None,
-                             homes=discovery.homes if discovery else None)
+        if changed is not None and not targets:
+            run = ValidationRun(config=cfg, targets=[])
+        elif no_cache:
+            run = run_validation(cfg, targets, engine, store, hook, argo, writers, homes, also_report=also_report)
+        else:
+            run = validate_cached(cfg, targets, engine, store, hook, Caches(), argo, writers, homes,
+                                  also_report=also_report, runner=run_validation)
     finally:
         store.lookup.close()
-    for warning in dict.fromkeys(store.lookup.warnings):
+    for warning in dict.fromkeys(run.warnings):
         click.echo(f"mlops: warning: {warning}", err=True)
     if discovery is not None:
         run.findings = sorted([*run.findings, *targets_module.not_rendered_findings(discovery)], key=Finding.sort_key)
@@ -234,7 +258,7 @@ def validate(environments: tuple[str, ...], repo: Path | None, schema_locations:
 
 def _run_policies(run: ValidationRun) -> list[Finding]:
     assert run.sources is not None
-    context = PolicyContext(config=run.config, manifests=run.manifests, trees=run.trees,
+    context = PolicyContext(config=run.config, manifests=run.manifests, trees=run.trees, cache=run.facts,
                             discovered_argo=run.discovered_argo)
     return run_rules(all_rules(), context, run.sources)
 

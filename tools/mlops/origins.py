@@ -6,10 +6,12 @@ measured on the template with 100 models that makes one overlay render in 92 s i
 file the kustomization walk found is read once, and objects are matched by kind, namespace and
 name (allowing for the name prefixes and suffixes the kustomizations add, and for the hash
 suffix of generated ConfigMaps and Secrets, which point at the kustomization that generates them).
+The files are parsed by the run's `SourceIndex`, which later finds lines in them: once for both.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,26 +23,32 @@ from .yamlsource import FastLoader
 
 _GENERATORS = {"configMapGenerator": "ConfigMap", "secretGenerator": "Secret"}
 
+#: (kind, name, namespace) of one document of a resource file
+Identity = tuple[str, str, str | None]
+
+
+def _load_identities(path: Path, display: str) -> list[Identity]:
+    try:
+        documents = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=FastLoader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        documents = []
+    return [identity_of(document) for document in documents]
+
 
 @dataclass
 class OriginIndex:
-    """Source files of one target's objects, built on first use."""
+    """Source files of one target's objects, built on first use.
+
+    `identities` reads a file's (kind, name, namespace) list by repository-relative name; the
+    run passes its `SourceIndex.identities`, so each file is parsed once however many targets
+    include it and whatever else asks about it.
+    """
 
     tree: KustomizeTree
     repo_root: Path
+    identities: Callable[[Path, str], list[Identity]] = _load_identities
     _declared: dict[tuple[str, str], list[tuple[str | None, str]]] | None = None
     _affixes: list[tuple[str, str]] = field(default_factory=list)
-    #: identities by file, shared by the targets of one run (environments share their bases)
-    shared: dict[Path, list[tuple[str, str, str | None]]] = field(default_factory=dict)
-
-    def _identities(self, path: Path) -> list[tuple[str, str, str | None]]:
-        if path not in self.shared:
-            try:
-                documents = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=FastLoader))
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
-                documents = []
-            self.shared[path] = [_identity(document) for document in documents]
-        return self.shared[path]
 
     def _build(self) -> dict[tuple[str, str], list[tuple[str | None, str]]]:
         declared: dict[tuple[str, str], list[tuple[str | None, str]]] = {}
@@ -49,7 +57,7 @@ class OriginIndex:
             if reference.field not in ("resources", "bases") or path is None or not path.is_file():
                 continue
             display = relative(path, self.repo_root)
-            for kind, name, namespace in self._identities(path):
+            for kind, name, namespace in self.identities(path, display):
                 if kind and name:
                     declared.setdefault((kind, name), []).append((namespace, display))
         affixes = {("", "")}
@@ -66,7 +74,7 @@ class OriginIndex:
 
     def file_of(self, kind: str, name: str, namespace: str | None) -> str | None:
         if self._declared is None:
-            self._declared = self._build()
+            self._declared = self._build()  # two threads may both build it: the same result
         for candidate in self._candidates(name):
             files = self._declared.get((kind, candidate))
             if files:
@@ -84,7 +92,7 @@ class OriginIndex:
         return names
 
 
-def _identity(document: Any) -> tuple[str, str, str | None]:
+def identity_of(document: Any) -> Identity:
     if not isinstance(document, dict):
         return "", "", None
     metadata = document.get("metadata")

@@ -1,244 +1,287 @@
-"""The validation pipeline: check sources, render, load, check schemas, collect findings.
+"""The validation pipeline: check sources, render, load, check schemas, apply policies, collect findings.
 
 One pipeline for every output format (as kubeconform does): this module only produces
-`Finding`s; `report.py` decides how they look and `cli.py` picks the exit code.
+`Finding`s; `report/` decides how they look and `cli.py` picks the exit code.
+
+Nothing waits for more than it needs, because rendering is the floor (nothing can be checked
+before it is rendered) and everything else should hide behind it: a root is submitted to
+kustomize as soon as its own files pass the source checks (or taken from the render cache); its
+objects are loaded and schema-checked as soon as it is rendered, while the others still render;
+the policies start right after the walks, each rule in its own thread taking every target as it
+arrives (`PendingManifests`), so that the credential scan and the catalog run during the renders.
+(When mlops.yaml does not say which OpenShift AI release the repository is for, the release is
+read from the rendered Subscriptions, so schemas and policies wait for every render.) Each file
+is read once per run for all of that (`RepoFiles`), each source file parsed once
+(`SourceIndex`). Findings are collected per stage and target in a fixed order, never in the
+order renders happen to finish, so the output is the same on every run.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .config import Config, Target
 from .empty_resources import empty_resources
-from .errors import MlopsError
 from .findings import Finding, SchemaCoverage, Severity, one_per_cause
-from .kustomization import KustomizeTree, relative, walk
+from .kustomization import KustomizeTree, WalkCache, relative, walk
 from .kustomize import Engine, RenderResult, render
-from .manifests import Manifest, SourceIndex, parse_rendered
+from .kustomize.cache import CachedRender, RenderCache, encode_render
+from .manifests import Manifest, PendingManifests, SourceIndex, load_rendered, manifests_from
 from .origins import OriginIndex
 from .policies import rule_ids
+from .policies.secrets import CREDENTIAL_HITS, REPOSITORY_TEXTS
 from .releases import infer_releases
 from .render_failure import explain as explain_render_failure
-from .schemas.releases import explain_unknown_field
-from .schemas.store import SchemaError, SchemaStore
+from .repofiles import PRUNED, RepoFiles
+from .schemachecks import CO_OWNED, Checked, check_target, summary
+from .schemas.store import CompiledSchema, SchemaStore
+from .sourcechecks import source_findings
 from .symlinks import findings as symlink_findings
-from .yamlsource import SourceDocument, check_text, could_be_alias_bomb, decode_utf8
+from .yamlsource import SourceDocument
 
-#: Called with every target's objects once schemas are checked; returns more findings.
+__all__ = ["CO_OWNED", "PolicyHook", "ValidationRun", "run_validation"]
+
+#: Called once the targets are walked (or rendered, see above), in its own thread; returns more
+#: findings. `run.manifests` then hands over each target's objects as soon as it is rendered.
 PolicyHook = Callable[["ValidationRun"], list[Finding]]
 
 
 @dataclass
 class ValidationRun:
-    """What one `mlops validate` saw and found."""
+    """What one `mlops validate` saw and found, and which renders it made or reused."""
 
     config: Config
     targets: list[Target]
-    manifests: dict[str, list[Manifest]] = field(default_factory=dict)
+    manifests: Mapping[str, list[Manifest]] = field(default_factory=dict)
     trees: dict[str, KustomizeTree] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     sources: SourceIndex | None = None
     coverage: SchemaCoverage = field(default_factory=lambda: SchemaCoverage({}))
     #: the Argo CD objects discovery read, when the targets were discovered (see targets.py)
     discovered_argo: list[Manifest] | None = None
+    objects_checked: int = 0
+    #: schema lookup warnings (printed on stderr), kept so that a run from the cache says them too
+    warnings: list[str] = field(default_factory=list)
+    #: targets kustomize rendered in this run, and targets whose render came from the render cache
+    rendered: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    #: the whole run came from the run cache: nothing was rendered, read or checked again
+    from_cache: bool = False
+    #: facts the policies share with the pipeline (`PolicyContext.cache`): the run's file texts and scan
+    facts: dict[str, object] = field(default_factory=dict)
+    files: RepoFiles | None = None
+    #: (key, payload) of fresh renders, stored by the caller once it knows no input changed meanwhile
+    fresh_renders: list[tuple[str, bytes]] = field(default_factory=list)
+    #: every input of every root is known: no remote base, plugin or file outside the snapshot
+    inputs_known: bool = True
 
-    @property
-    def objects_checked(self) -> int:
-        chosen = {target.name for target in self.targets}
-        return sum(len(items) for name, items in self.manifests.items() if name in chosen)
+
+def _load(target: Target, output: str, findings: list[Finding]) -> list[Any]:
+    """The documents of a render ([] and a finding when kustomize printed something unreadable)."""
+    documents, error = load_rendered(output)
+    if error is not None:
+        findings.append(Finding("render", Severity.ERROR, f"kustomize printed unreadable YAML: {error}",
+                                file=target.path, environment=target.name))
+    return documents
 
 
-def _source_findings(target: Target, tree: KustomizeTree, repo_root: Path,
-                     checked: dict[Path, list[Finding]]) -> list[Finding]:
-    """Problems that must stop a render before kustomize sees the files.
+def _inputs_known(tree: KustomizeTree, files: RepoFiles, listed: dict[Path, bool]) -> bool:
+    """Every path the walk touched is in the run's snapshot (so a change to it changes the snapshot).
 
-    `checked` keeps each file's verdict for the run: environments share most of their files.
+    `listed` remembers the answer per path for the run: the roots share most of their files.
     """
-    findings = [
-        Finding("kustomize-reference", Severity.ERROR, message, file=ref.kustomization, line=ref.line,
-                environment=target.name, fix=fix)
-        for ref, message, fix in tree.problems
-    ]
-    for path in sorted(tree.files):
-        if path not in checked:
-            checked[path] = _file_findings(path, repo_root)
-        findings += [replace(finding, environment=target.name) for finding in checked[path]]
-    return findings
+    if not tree.vouched:
+        return False
+    paths = [*tree.files, *(ref.resolved for ref in tree.references if ref.resolved is not None), tree.root.resolve()]
+    for path in paths:
+        known = listed.get(path)
+        if known is None:
+            rel = files.rel(path)
+            known = listed[path] = not os.path.isabs(rel) and PRUNED.isdisjoint(rel.split("/"))
+        if not known:
+            return False
+    return True
 
 
-def _file_findings(path: Path, repo_root: Path) -> list[Finding]:
-    """UTF-8 and alias-bomb problems of one file (the caller fills in the environment)."""
-    display = relative(path, repo_root)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        return [Finding("yaml-syntax", Severity.ERROR, f"cannot read: {error.strerror}", file=display)]
-    try:
-        text = decode_utf8(raw, display)
-    except MlopsError as error:
-        return [Finding("yaml-encoding", Severity.ERROR, str(error), file=display, line=error.line,
-                        fix="save the file as UTF-8")]
-    if not could_be_alias_bomb(raw):
-        return []
-    return [Finding(problem.rule, Severity.ERROR, problem.message, file=display, line=problem.line, fix=problem.fix)
-            for problem in check_text(text) if problem.rule == "yaml-alias-bomb"]
+def _empty_resources(target: Target, tree: KustomizeTree, root: Path, sources: SourceIndex,
+                     empty: dict[Path, bool]) -> list[Finding]:
+    """`empty_resources`, with each file parsed by the run's `SourceIndex` (which finds lines in it later)."""
+    for reference in tree.references:
+        path = reference.resolved
+        if reference.field == "resources" and path is not None and path not in empty and path.is_file():
+            empty[path] = sources.holds_no_object(relative(path, root))
+    return empty_resources(target, tree, root, empty)
 
 
-def _schema_findings(run: ValidationRun, store: SchemaStore, sources: SourceIndex,
-                     chosen: set[str]) -> list[Finding]:
-    findings: list[Finding] = []
-    missing: dict[tuple[str, str], list[Manifest]] = {}
-    coverage: dict[str, tuple[int, int]] = {}
-    for name, manifests in run.manifests.items():
-        if name not in chosen:
-            continue
-        release = run.config.release_of(name)
-        unknown_release = _release_unknown(run.config, name)
-        checked = 0
-        for manifest in manifests:
-            if unknown_release and _is_platform_kind(store, manifest):
-                missing.setdefault((manifest.api_version, manifest.kind), []).append(manifest)
-                continue
-            compiled = store.get(manifest.api_version, manifest.kind, release)
-            if compiled is None:
-                missing.setdefault((manifest.api_version, manifest.kind), []).append(manifest)
-                continue
-            checked += 1
-            partial = _server_side_applied(manifest)
-            for error in store.errors(compiled, manifest.data):
-                if partial and error.message.startswith("missing required field"):
-                    continue  # a server-side apply patch: the live object has the field
-                findings.append(_schema_error(manifest, error, compiled.source, release, store, sources))
-        coverage[name] = (checked, len(manifests))
-    run.coverage = SchemaCoverage(coverage, tuple(f"{kind} {api_version}" for api_version, kind in sorted(missing)))
-    builtin = store.lookup.builtin
-    for (api_version, kind), manifests in sorted(missing.items()):
-        first = manifests[0]
-        release = run.config.release_of(first.environment)
-        known = builtin is not None and builtin.is_release_specific(api_version.rpartition("/")[0], kind)
-        severity = Severity.WARNING
-        if known and _release_unknown(run.config, first.environment):
-            severity = Severity.INFO  # a base nobody syncs: nothing reaches a cluster unchecked
-            why = "; nothing syncs this base and no rhoaiVersion or Subscription says which OpenShift AI release " \
-                  "it is for (set rhoaiVersion in mlops.yaml)"
-        elif known and builtin is not None and release not in builtin.releases:
-            why = f"; the built-in catalog has {kind} for OpenShift AI {', '.join(builtin.releases)}, not {release}"
-        else:
-            why = ""
-        findings.append(Finding(
-            "schema-missing", severity,
-            f"no schema for {kind} {api_version} ({len(manifests)} object(s)){why}; it was not checked",
-            file=first.file, line=sources.line(first), object=first.ref, environment=first.environment,
-            fix="import the CRD with `mlops schemas import crd.yaml --out schemas` and list the folder under "
-                "schemaLocations in mlops.yaml (`mlops schemas list` shows the built-in kinds)",
-        ))
-    return findings
+def _hash_files(files: RepoFiles, pending: PendingManifests) -> None:
+    """Read every file of the repository (for the run cache's key) while kustomize renders."""
+    with pending.exclusive():
+        files.digest()
 
 
-def _release_unknown(config: Config, target_name: str) -> bool:
-    """A base nothing syncs, with no rhoaiVersion and no Subscription: which release it is for is a guess."""
-    target = next((t for t in config.all_targets if t.name == target_name), None)
-    return target is not None and not target.synced and not config.rhoai_version_explicit \
-        and target.rhoai_version is None
+class _Policies:
+    """The policy hook, run in a thread of its own so that it overlaps the renders."""
 
+    def __init__(self, hook: PolicyHook, run: ValidationRun) -> None:
+        self.findings: list[Finding] = []
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(hook, run), daemon=True, name="policies")
+        self._thread.start()
 
-def _is_platform_kind(store: SchemaStore, manifest: Manifest) -> bool:
-    builtin = store.lookup.builtin
-    return builtin is not None and builtin.is_release_specific(manifest.api_version.rpartition("/")[0], manifest.kind)
+    def _run(self, hook: PolicyHook, run: ValidationRun) -> None:
+        try:
+            self.findings = hook(run)
+        except BaseException as error:  # handed to the main thread, which raises it
+            self.error = error
 
-
-#: Objects an operator creates and the repository only patches: the live object has what the
-#: schema requires (odh-dashboard creates `odh-dashboard-config`, which GitOps repositories co-own;
-#: rhoai-facts.md, OdhDashboardConfig).
-CO_OWNED = frozenset({("OdhDashboardConfig", "opendatahub.io")})
-
-
-def _server_side_applied(manifest: Manifest) -> bool:
-    """Argo CD sends this object as a server-side apply patch: it may set only some fields of a live object.
-
-    The API server validates the merge of the patch with the live object, so a field the schema
-    requires may come from the object the operator created (OdhDashboardConfig, say).
-    """
-    if (manifest.kind, manifest.api_version.rpartition("/")[0]) in CO_OWNED:
-        return True
-    options = manifest.annotations.get("argocd.argoproj.io/sync-options")
-    return isinstance(options, str) and "ServerSideApply=true" in options.replace(" ", "")
-
-
-def _schema_error(manifest: Manifest, error: SchemaError, source: str, release: str, store: SchemaStore,
-                  sources: SourceIndex) -> Finding:
-    """One schema violation; a field of another OpenShift AI release says which release has it."""
-    message, fix = error.message, f"compare with the {manifest.kind} schema ({source})"
-    builtin = store.lookup.builtin
-    if builtin is not None and error.message.startswith("unknown field"):
-        mismatch = explain_unknown_field(builtin, manifest.api_version, manifest.kind, error.path, release)
-        if mismatch is not None:
-            message, fix = mismatch.message, mismatch.fix
-    return Finding("schema", Severity.ERROR, message, file=manifest.file, line=sources.line(manifest, error.path),
-                   object=manifest.ref, environment=manifest.environment, path=error.path, fix=fix)
+    def result(self) -> list[Finding]:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.findings
 
 
 def run_validation(config: Config, targets: list[Target], engine: Engine, store: SchemaStore,
                    policies: PolicyHook | None = None, discovered_argo: list[Manifest] | None = None,
                    writers: dict[int, list[tuple[str, SourceDocument]]] | None = None,
-                   homes: dict[str, set[str]] | None = None) -> ValidationRun:
+                   homes: dict[str, set[str]] | None = None, *, files: RepoFiles | None = None,
+                   renders: RenderCache | None = None, also_report: frozenset[str] = frozenset(),
+                   read_everything: bool = False, symlinks: list[Finding] | None = None) -> ValidationRun:
     """Render and check the chosen targets; every problem becomes a finding.
 
     Every target of mlops.yaml is rendered, even when only some are chosen, because policies
     look across targets (a hardware profile rendered by the platform, the Argo CD objects that
-    point at an overlay); only findings about the chosen targets are reported.
+    point at an overlay); only findings about the chosen targets are reported, and those of the
+    rules in `also_report` about any target. `renders` serves and collects rendered roots;
+    `read_everything` hashes every file of the repository during the renders (for the run cache);
+    `symlinks` are the symlink findings when the caller already has them.
     """
     config.check_rule_ids(rule_ids())
     root = config.root
     chosen = {target.name for target in targets}
+    context = [*targets, *(t for t in config.all_targets if t.name not in chosen)]
+    files = files or RepoFiles(root, eager=False)  # nothing is stored: no need to list first
     sources = SourceIndex(root)
     for manifest in discovered_argo or []:
         if writers and id(manifest) in writers:
             sources.add_writers(manifest, writers[id(manifest)])
-    run = ValidationRun(config=config, targets=targets, sources=sources, discovered_argo=discovered_argo)
-    context = [*targets, *(t for t in config.all_targets if t.name not in chosen)]
-    findings: list[Finding] = symlink_findings(root)  # Argo CD renders nothing of a repository with one
-    kustomizations: dict[Path, SourceDocument] = {}
+    pending = PendingManifests([target.name for target in context])
+    run = ValidationRun(config=config, targets=targets, manifests=pending, sources=sources,
+                        discovered_argo=discovered_argo, files=files)
+    run.facts[REPOSITORY_TEXTS] = files.texts
+    run.facts[CREDENTIAL_HITS] = files.credential_hits
+    # the release of each target is known now unless it is read from what the targets render
+    streaming = config.rhoai_version_explicit
+    stages: dict[str, list[Finding]] = {target.name: [] for target in context}
+    received: dict[str, list[Manifest]] = {}
+    schemas: dict[str, Checked] = {}
+    compiled: dict[tuple[str, str, str], CompiledSchema | None] = {}
+    walked = WalkCache()
     checked: dict[Path, list[Finding]] = {}
+    listed: dict[Path, bool] = {}
     empty: dict[Path, bool] = {}
-    identities: dict[Path, list[tuple[str, str, str | None]]] = {}
-    # kustomize runs in other processes: each root is submitted as soon as its sources are checked,
-    # and each result is read while the others still render.
-    with ThreadPoolExecutor(max_workers=max(1, min(len(context), os.cpu_count() or 1))) as pool:
-        pending: dict[Future[RenderResult], Target] = {}
-        for target in context:
-            tree = walk(root / target.path, root, kustomizations)
-            run.trees[target.name] = tree
-            blocking = _source_findings(target, tree, root, checked)
-            findings += blocking + empty_resources(target, tree, root, empty)
-            if not blocking:
-                pending[pool.submit(render, engine, root / target.path, target.build_options)] = target
-        for future in as_completed(pending):
-            target, result = pending[future], future.result()
-            if result.error is not None:
-                findings += explain_render_failure(target.name, target.path, result.error, run.trees[target.name],
-                                                   root)
-                continue
-            manifests, shape_findings = parse_rendered(result, target.name, target.path,
-                                                       OriginIndex(run.trees[target.name], root, shared=identities))
-            run.manifests[target.name] = manifests
-            findings += shape_findings
-    run.manifests = {t.name: run.manifests[t.name] for t in context if t.name in run.manifests}
-    run.config = config = infer_releases(config, run.manifests, homes)
-    run.targets = [t for t in config.all_targets if t.name in chosen]
-    assert run.sources is not None
-    findings += _schema_findings(run, store, run.sources, chosen)
-    if policies is not None:
-        findings += policies(run)
+    order = [target.name for target in context]
+    rendered: dict[str, list[Manifest]] = {}
+
+    def receive(target: Target, documents: list[Any] | str) -> None:
+        """Load (unless the render cache did), check and hand over one rendered target."""
+        with pending.exclusive():  # the only Python thread working: no thread waits on another's reads
+            if isinstance(documents, str):
+                documents = _load(target, documents, stages[target.name])
+            origins = OriginIndex(run.trees[target.name], root, identities=lambda _path, name: sources.identities(name))
+            manifests, shape_findings = manifests_from(documents, target.name, target.path, origins)
+            stages[target.name] += shape_findings
+            received[target.name] = manifests
+            if streaming and target.name in chosen:
+                schemas[target.name] = check_target(config, target.name, manifests, store, sources, compiled)
+            if streaming:
+                pending.deliver(target.name, manifests)
+
+    hook: _Policies | None = None
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(len(context), os.cpu_count() or 1))) as pool:
+            submitted: dict[Future[RenderResult], tuple[Target, str | None]] = {}
+            reused: list[tuple[Target, CachedRender]] = []
+            for target in context:
+                tree = walk(root / target.path, root, walked)
+                run.trees[target.name] = tree
+                run.inputs_known = run.inputs_known and _inputs_known(tree, files, listed)
+                blocking = source_findings(target, tree, root, files, checked)
+                stages[target.name] += blocking
+                if blocking:
+                    pending.absent(target.name)
+                    continue
+                key = None
+                if renders is not None:
+                    key = renders.key(tree, target.path, root, files.sha256, target.build_options)
+                cached = renders.get(key) if renders is not None and key is not None else None
+                if cached is None:
+                    submitted[pool.submit(render, engine, root / target.path, target.build_options)] = (target, key)
+                else:
+                    reused.append((target, cached))
+            # while kustomize renders: what needs no render
+            symlinks = symlink_findings(root) if symlinks is None else symlinks
+            for target in context:
+                stages[target.name] += _empty_resources(target, run.trees[target.name], root, sources, empty)
+            if policies is not None and streaming:
+                hook = _Policies(policies, run)
+            if read_everything:
+                threading.Thread(target=_hash_files, args=(files, pending), daemon=True, name="hash files").start()
+            for target, cached in reused:
+                run.reused.append(target.name)
+                receive(target, cached.documents if cached.documents is not None else cached.output)
+            for future in as_completed(submitted):
+                target, key = submitted[future]
+                result = future.result()
+                run.rendered.append(target.name)
+                if result.error is not None:
+                    stages[target.name] += explain_render_failure(target.name, target.path, result.error,
+                                                                  run.trees[target.name], root)
+                    pending.absent(target.name)
+                    continue
+                if key is None:
+                    receive(target, result.output)
+                    continue
+                with pending.exclusive():
+                    documents = _load(target, result.output, stages[target.name])
+                    run.fresh_renders.append((key, encode_render(result.output, documents)))
+                receive(target, documents)
+        rendered.update((name, received[name]) for name in order if name in received)
+        if not streaming:  # the releases come from the renders: check and apply policies now
+            config = infer_releases(config, rendered, homes)
+            run.config = config
+            run.targets = [t for t in config.all_targets if t.name in chosen]
+            for name, manifests in rendered.items():
+                if name in chosen:
+                    schemas[name] = check_target(config, name, manifests, store, sources, compiled)
+                pending.deliver(name, manifests)
+            pending.close()
+            if policies is not None:
+                hook = _Policies(policies, run)
+    finally:
+        pending.close()
+    policy_findings = hook.result() if hook is not None else []
+    run.manifests = rendered
+    run.rendered.sort(key=order.index)
+    findings = list(symlinks)  # Argo CD renders nothing of a repository with one
+    findings += [finding for name in order for finding in stages[name]]
+    schema_findings, run.coverage = summary(config, {name: schemas[name] for name in order if name in schemas},
+                                            store, sources)
+    findings += schema_findings + policy_findings
+    run.objects_checked = sum(len(items) for name, items in rendered.items() if name in chosen)
+    run.warnings = list(store.lookup.warnings)
     bases = {t.name for t in config.all_targets if not t.synced}
     # A root nothing syncs that kustomize cannot build alone (it may expect an overlay) harms no
     # cluster: worth a warning, not a failed run.
     findings = [f.with_severity(Severity.WARNING) if f.environment in bases and f.rule == "render" else f
                 for f in findings]
-    configured = (config.apply_rule_settings(f) for f in findings if not f.environment or f.environment in chosen)
+    configured = (config.apply_rule_settings(f) for f in findings
+                  if not f.environment or f.environment in chosen or f.rule in also_report)
     run.findings = one_per_cause(sorted((f for f in configured if f is not None), key=Finding.sort_key))
     return run

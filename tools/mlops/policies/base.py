@@ -9,9 +9,8 @@ output, which `policies.engine` does the same way for every rule.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,9 @@ if TYPE_CHECKING:
     from ..config import Config, Target
     from ..kustomization import KustomizeTree
     from .facts.argocd import ArgoCDFacts
+
+
+_ARGOCD_FACTS = "base.argocd-facts"
 
 
 class Scope(enum.Enum):
@@ -53,7 +55,7 @@ class PolicyContext:
     """Everything rules may read: settings, every target's objects, the kustomize trees."""
 
     config: Config
-    manifests: dict[str, list[Manifest]]
+    manifests: Mapping[str, list[Manifest]]
     trees: dict[str, KustomizeTree]
     #: Extra facts a family computes once and shares between its rules (e.g. the model catalog).
     cache: dict[str, object] = field(default_factory=dict)
@@ -65,22 +67,33 @@ class PolicyContext:
     def root(self) -> Path:
         return self.config.root
 
-    @cached_property
+    @property
     def argocd(self) -> ArgoCDFacts:
-        """Applications (ApplicationSets expanded) and the repository's URL, from every target's objects."""
+        """Applications (ApplicationSets expanded) and the repository's URL, from every target's objects.
+
+        Kept in `cache`, not by `functools.cached_property`: its lock (Python 3.11) would be held
+        while the facts wait for targets still rendering, and a rule of another thread asking for
+        them then could never let the rendered targets in.
+        """
         from .facts.argocd import ArgoCDFacts
         from .objects import unique_objects
 
+        known = self.cache.get(_ARGOCD_FACTS)
+        if isinstance(known, ArgoCDFacts):
+            return known
         if self.discovered_argo is not None:
             found = self.discovered_argo
-            return ArgoCDFacts(self.root, [m for m in found if m.kind == "Application"],
-                               [m for m in found if m.kind == "ApplicationSet"],
-                               [m for m in found if m.kind == "AppProject"], per_home=True)
-        return ArgoCDFacts(self.root, _every_copy(self, "Application"), _every_copy(self, "ApplicationSet"),
-                           unique_objects(self, "AppProject"))
+            facts = ArgoCDFacts(self.root, [m for m in found if m.kind == "Application"],
+                                [m for m in found if m.kind == "ApplicationSet"],
+                                [m for m in found if m.kind == "AppProject"], per_home=True)
+        else:
+            facts = ArgoCDFacts(self.root, _every_copy(self, "Application"), _every_copy(self, "ApplicationSet"),
+                                unique_objects(self, "AppProject"))
+        self.cache[_ARGOCD_FACTS] = facts
+        return facts
 
-    def targets(self, scope: Scope) -> list[Target]:
-        """The targets of a scope that were rendered in this run."""
+    def _in_scope(self, scope: Scope) -> list[Target]:
+        """The synced targets of a scope, rendered or not."""
         environments = list(self.config.environments)
         chosen: list[Target]
         if scope is Scope.ALL or scope is Scope.REPOSITORY:
@@ -94,11 +107,18 @@ class PolicyContext:
             chosen = environments[1:]
         else:
             chosen = environments[-1:]
-        return [target for target in chosen if target.name in self.manifests and target.synced]
+        return [target for target in chosen if target.synced]
+
+    def targets(self, scope: Scope) -> list[Target]:
+        """The targets of a scope that were rendered in this run."""
+        return [target for target in self._in_scope(scope) if target.name in self.manifests]
 
     def objects(self, scope: Scope = Scope.ALL) -> Iterator[Manifest]:
-        for target in self.targets(scope):
-            yield from self.manifests[target.name]
+        # One target at a time: while `mlops validate` renders, `manifests` hands over each
+        # target as soon as it is rendered, and a rule works on it while the next one renders.
+        for target in self._in_scope(scope):
+            if target.name in self.manifests:
+                yield from self.manifests[target.name]
 
     def production(self) -> str | None:
         """The last environment; None in a repository validated without mlops.yaml environments."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..findings import Severity
@@ -61,6 +61,13 @@ def repository_files(root: Path) -> Iterator[Path]:
 #: with re.IGNORECASE, which matters for large generated files.
 _PREFILTER = re.compile(r"akia|asia|aws_?secret|gh[pousr]_|github_pat_|xox|aiza|private key|eyj|passw|secret|token"
                         r"|api_?key|access_?key")
+#: For each of `PATTERNS`, words of which its lower-cased match holds at least one: a line without
+#: any of them cannot match it, so the pattern is not tried there (most candidate lines need one).
+_NEEDS: list[tuple[str, ...]] = [
+    ("akia", "asia"), ("aws_secret", "awssecret"), ("ghp_", "gho_", "ghs_", "ghu_", "ghr_", "github_pat_"),
+    ("xox",), ("aiza",), ("private key",), ("eyj",),
+    ("passw", "secret", "token", "api_key", "apikey", "access_key", "accesskey"),
+]
 
 
 def scan_text(text: str) -> Iterator[tuple[int, str, str]]:
@@ -83,7 +90,11 @@ def scan_text(text: str) -> Iterator[tuple[int, str, str]]:
     lines = text.split("\n")
     for index in candidates:
         line = lines[index]
-        for what, pattern in PATTERNS:
+        # (?i) also matches a few non-ASCII letters (the long s, the Kelvin sign): try every pattern there
+        lowered_line = line.lower() if line.isascii() else None
+        for (what, pattern), needs in zip(PATTERNS, _NEEDS, strict=True):
+            if lowered_line is not None and not any(word in lowered_line for word in needs):
+                continue
             found = pattern.search(line)
             if found is None:
                 continue
@@ -109,21 +120,34 @@ def read_repository_texts(root: Path) -> list[tuple[Path, str, str]]:
 
 
 _TEXTS_KEY = "secrets.repository-texts"
+#: `PolicyContext.cache` keys of callables that give `read_repository_texts` and the credential
+#: scan of the repository. `mlops validate` puts its own there (`mlops.repofiles`): every file is
+#: read once per run for them, the source checks and the cache keys together, while kustomize
+#: renders, and the scan of a file unchanged since the last run comes from the file memo.
+REPOSITORY_TEXTS = "secrets.repository-texts-provider"
+CREDENTIAL_HITS = "secrets.credential-hits-provider"
+
+#: (repository-relative file, line, what, masked value)
+Hit = tuple[str, int, str, str]
 
 
 def repository_texts(context: PolicyContext) -> list[tuple[Path, str, str]]:
     """The repository's YAML and JSON files, read once per run for every rule that scans files."""
     cached = context.cache.get(_TEXTS_KEY)
     if not isinstance(cached, list):
-        cached = read_repository_texts(context.root)
+        provider = context.cache.get(REPOSITORY_TEXTS)
+        cached = provider() if callable(provider) else read_repository_texts(context.root)
         context.cache[_TEXTS_KEY] = cached
     return cached
 
 
 def _check_files(context: PolicyContext) -> Iterator[Violation]:
-    for _, display, text in repository_texts(context):
-        for line, what, masked in scan_text(text):
-            yield Violation(f"{display} holds what looks like {what} ({masked})", file=display, line=line)
+    provider = context.cache.get(CREDENTIAL_HITS)
+    hits: Iterable[Hit] = provider() if callable(provider) else (
+        (display, line, what, masked) for _, display, text in repository_texts(context)
+        for line, what, masked in scan_text(text))
+    for display, line, what, masked in hits:
+        yield Violation(f"{display} holds what looks like {what} ({masked})", file=display, line=line)
 
 
 def _check_secret_objects(context: PolicyContext) -> Iterator[Violation]:

@@ -13,13 +13,15 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import OutsideError
+from ..errors import OutsideError
 
 RENDER_TIMEOUT_SECONDS = 300
+VERSION_TIMEOUT_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -62,23 +64,29 @@ def find_engine() -> Engine:
                        "put kustomize on PATH or set $KUSTOMIZE")
 
 
+def _text(raw: bytes) -> str:
+    """Decode as the text mode of `subprocess` did (UTF-8, universal newlines)."""
+    return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _run(engine: Engine, folder: Path, options: tuple[str, ...] = ()) -> RenderResult:
-    try:
-        completed = subprocess.run(
-            [*engine.command, *options, str(folder)],
-            capture_output=True,
-            text=True,
-            timeout=RENDER_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return RenderResult(folder, "", f"kustomize did not finish in {RENDER_TIMEOUT_SECONDS} s")
-    except OSError as error:
-        raise OutsideError(f"cannot run {engine.description}: {error.strerror}") from None
-    if completed.returncode != 0:
-        message = " ".join(completed.stderr.split()) or f"exit code {completed.returncode}"
-        return RenderResult(folder, completed.stdout, message.removeprefix("error: "))
-    return RenderResult(folder, completed.stdout, None)
+    # Output goes to unnamed files, not pipes: the kernel writes them while this process is busy
+    # checking other roots, so kustomize never waits for a Python thread to drain a full pipe.
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        try:
+            completed = subprocess.run([*engine.command, *options, str(folder)], stdout=stdout, stderr=stderr,
+                                       timeout=RENDER_TIMEOUT_SECONDS, check=False)
+        except subprocess.TimeoutExpired:
+            return RenderResult(folder, "", f"kustomize did not finish in {RENDER_TIMEOUT_SECONDS} s")
+        except OSError as error:
+            raise OutsideError(f"cannot run {engine.description}: {error.strerror}") from None
+        stdout.seek(0)
+        output = _text(stdout.read())
+        if completed.returncode != 0:
+            stderr.seek(0)
+            message = " ".join(_text(stderr.read()).split()) or f"exit code {completed.returncode}"
+            return RenderResult(folder, output, message.removeprefix("error: "))
+    return RenderResult(folder, output, None)
 
 
 def render(engine: Engine, folder: Path, options: tuple[str, ...] = ()) -> RenderResult:
@@ -94,3 +102,33 @@ def render_many(engine: Engine, folders: list[Path]) -> list[RenderResult]:
         return [job(engine, folder) for folder in folders]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(lambda folder: job(engine, folder), folders))
+
+
+def binary_identity(engine: Engine) -> dict[str, object]:
+    """What identifies the engine's executable without reading it: its real path and file status.
+
+    A new build or version of kustomize (or kubectl) is a new file, so its inode, size or
+    change time differ; the version string is added by the caller (`kustomize.cache`).
+    """
+    real = os.path.realpath(engine.command[0])
+    try:
+        status = os.stat(real)
+    except OSError:
+        return {"command": list(engine.command), "binary": real}
+    return {"command": list(engine.command), "binary": real, "size": status.st_size,
+            "mtime_ns": status.st_mtime_ns, "ctime_ns": status.st_ctime_ns, "inode": status.st_ino,
+            "device": status.st_dev}
+
+
+def engine_version(engine: Engine) -> str:
+    """The version the engine reports (`kustomize version`, `kubectl version --client`), or ""."""
+    command = [engine.command[0], "version"]
+    if engine.command[1:] == ("kustomize",):
+        command.append("--client")
+    try:
+        completed = subprocess.run(command, capture_output=True, timeout=VERSION_TIMEOUT_SECONDS, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    if completed.returncode != 0:
+        return ""
+    return " ".join(completed.stdout.decode("utf-8", "replace").split())
