@@ -333,3 +333,43 @@ def test_a_link_that_now_leaves_the_repository_is_found(tmp_path: Path) -> None:
     second = validate(repo, caches)
     assert not second.from_cache
     assert [f.file for f in second.findings if f.rule == "symlink-out-of-bounds"] == ["base/copy.yaml"]
+
+
+_RECORDING: list[list[str]] = []
+
+
+def _record(event: str, args: tuple[object, ...]) -> None:
+    if _RECORDING and event in ("open", "os.scandir", "os.listdir") and args and isinstance(args[0], (str, Path)):
+        frame = sys._getframe(1)
+        while frame is not None:  # the symlink rule's walk is in the key by its findings, computed every run
+            if frame.f_code.co_filename.endswith(os.path.join("mlops", "symlinks.py")):
+                return
+            frame = frame.f_back  # type: ignore[assignment]
+        _RECORDING[-1].append(os.fspath(args[0]))
+
+
+def test_nothing_is_read_inside_the_folders_the_key_leaves_out(tmp_path: Path) -> None:
+    """The run cache's key lists `.venv`, `node_modules`, `__pycache__` ... without their contents:
+    no check may open or list anything inside them (an audit hook sees every open and listing).
+    The symlink rule, whose findings are part of the key themselves, is the one exception."""
+    repo, caches = three_environments(tmp_path), Caches(tmp_path / "cache")
+    write(repo, {".venv/lib/settings.yaml": "password: Xy7#kQ2!mZ9wL4pR\n",
+                 "node_modules/package/package.json": "{}\n", "base/__pycache__/notes.yaml": "a: 1\n",
+                 "models/m/.mypy_cache/cache.json": "{}\n"})
+    if _record not in _HOOKED:
+        sys.addaudithook(_record)  # hooks cannot be removed; this one records only inside this test
+        _HOOKED.append(_record)
+    _RECORDING.append([])
+    try:
+        run = validate(repo, caches)
+    finally:
+        touched = _RECORDING.pop()
+    assert run.rendered == ["dev", "test", "prod"] and touched
+    inside = [Path(path).resolve() for path in touched]
+    inside = [path.relative_to(repo.resolve()) for path in inside if path.is_relative_to(repo.resolve())]
+    assert Path("base/deploy.yaml") in inside  # the hook sees what the run reads
+    assert [path for path in inside if repofiles.PRUNED & set(path.parts)] == [], touched
+    assert not any(f.rule == "credential-in-file" for f in run.findings)
+
+
+_HOOKED: list[object] = []
