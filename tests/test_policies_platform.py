@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mlops.policies.gitops_rbac import RULES as RBAC_RULES
 from mlops.policies.gitops_rbac import plural
@@ -179,12 +180,14 @@ def profile(visibility: str | None) -> dict[str, Any]:
             "metadata": {"name": "gpu", "namespace": "redhat-ods-applications", "annotations": annotations}}
 
 
-@pytest.mark.parametrize("visibility", [None, "[]", '["workbench"]', '["model-serving", "workbench"]'])
+@pytest.mark.parametrize("visibility", [None, "[]", '["workbench"]', '["model-serving", "workbench"]',
+                                        '["model-serving","pipelines"]'])  # a leftover beside a known place
 def test_visibility_the_dashboard_knows(tmp_path: Path, visibility: str | None) -> None:
     assert run(VISIBILITY, tmp_path, {"platform": [profile(visibility)]}) == []
 
 
 @pytest.mark.parametrize(("visibility", "words"), [('["pipelines"]', "'pipelines'"),
+                                                   ('["workbenches", "model-serving"]', "for model-serving only"),
                                                    ("workbench", "not a JSON list")])
 def test_visibility_the_dashboard_does_not_know(tmp_path: Path, visibility: str, words: str) -> None:
     (finding,) = run(VISIBILITY, tmp_path, {"platform": [profile(visibility)]})
@@ -250,3 +253,52 @@ def test_nothing_to_grant_without_an_application(tmp_path: Path) -> None:
 def test_ungranted_platform(tmp_path: Path, argocd: list[dict[str, Any]]) -> None:
     (finding,) = rbac_findings(tmp_path, argocd, [dsc(), SUBSCRIPTION])  # OLM objects are granted by default
     assert finding.object.kind == "DataScienceCluster" and "cluster-scoped" in finding.message
+
+
+def binding_to(role: str, kind: str = "ClusterRoleBinding", namespace: str | None = None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": f"controller-{role}"}
+    if namespace:
+        metadata["namespace"] = namespace
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": metadata,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": "openshift-gitops-argocd-application-controller",
+                          "namespace": "openshift-gitops"}]}
+
+
+@pytest.mark.parametrize("binding", [
+    binding_to("cluster-admin"),  # Kubernetes' default role: everything
+    binding_to("rhoai-platform-writer"),  # a role the cluster keeps, which the repository cannot see
+])
+def test_granted_by_a_role_the_repository_does_not_declare(tmp_path: Path, binding: dict[str, Any]) -> None:
+    assert rbac_findings(tmp_path, [PLATFORM_APP, binding], [dsc(), registry()]) == []
+
+
+@pytest.mark.parametrize("binding", [binding_to("admin"), binding_to("edit"),
+                                     binding_to("admin", "RoleBinding", "rhoai-model-registries")])
+def test_admin_and_edit_write_namespaced_objects_only(tmp_path: Path, binding: dict[str, Any]) -> None:
+    (finding,) = rbac_findings(tmp_path, [PLATFORM_APP, binding], [dsc(), registry()])
+    assert finding.object.kind == "DataScienceCluster"
+
+
+def test_admin_bound_in_another_namespace_does_not_grant(tmp_path: Path) -> None:
+    findings = rbac_findings(tmp_path, [PLATFORM_APP, binding_to("admin", "RoleBinding", "elsewhere")],
+                             [registry()])
+    assert [f.object.kind for f in findings] == ["ModelRegistry"]
+    assert "label rhoai-model-registries argocd.argoproj.io/managed-by" in (findings[0].fix or "")
+
+
+def test_one_finding_per_missing_grant_across_targets(tmp_path: Path) -> None:
+    context = make_context(tmp_path, {"argocd": [PLATFORM_APP, application("mlops-platform-b", "platform-b")],
+                                      "platform": [dsc()], "platform-b": [dsc()]},
+                           targets=(("argocd", "base/argocd"), ("platform", "platform"), ("platform-b", "platform-b")))
+    (finding,) = check(CONTROLLER_RBAC, context)
+    assert "synced by 2 targets" in finding.message and "datascienceclusters" in finding.message
+
+
+def test_a_binding_kept_in_a_file_no_target_renders_counts(tmp_path: Path) -> None:
+    # a bootstrap folder applied by hand, beside a remote base that does not render offline
+    (tmp_path / "bootstrap").mkdir()
+    (tmp_path / "bootstrap" / "controller-admin.yaml").write_text(yaml.safe_dump(binding_to("cluster-admin")))
+    assert rbac_findings(tmp_path, [PLATFORM_APP], [dsc()]) == []
+    (tmp_path / "bootstrap" / "controller-admin.yaml").write_text(yaml.safe_dump(binding_to("edit")))
+    assert [f.object.kind for f in rbac_findings(tmp_path, [PLATFORM_APP], [dsc()])] == ["DataScienceCluster"]

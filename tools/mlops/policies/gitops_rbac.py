@@ -18,10 +18,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from ..manifests import Manifest
 from .argocd_sources import owners
 from .base import PolicyContext, Rule, Scope, Violation
 from .objects import CLUSTER_SCOPED_KINDS, dig, is_kind, namespace_of, where
+from .secrets import repository_texts
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 MANAGED_BY = "argocd.argoproj.io/managed-by"
@@ -44,6 +47,13 @@ DEFAULT_WRITABLE: dict[str, frozenset[str]] = {
     "compliance.openshift.io": frozenset({"scansettingbindings"}),
     "": frozenset({"namespaces", "persistentvolumeclaims", "persistentvolumes", "configmaps"}),
 }
+#: Kubernetes' default ClusterRoles a repository binds without declaring them (RBAC bootstrap policy,
+#: kubernetes `plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go`): `cluster-admin` may do
+#: everything; `admin` and `edit` write namespaced objects, and every operator's CRD roles aggregate
+#: into them through `rbac.authorization.k8s.io/aggregate-to-*` labels the repository does not see, so
+#: they count as granting every namespaced object, never a cluster-scoped one.
+EVERYTHING = "cluster-admin"
+NAMESPACED_ONLY = frozenset({"admin", "edit"})
 
 
 def plural(kind: str) -> str:
@@ -95,8 +105,22 @@ def _binds_controller(binding: Manifest, account: str, argocd_namespace: str) ->
     return False
 
 
+def _role_grants(role: Manifest | None, ref_name: str, group: str, resource: str, cluster_scoped: bool) -> bool:
+    """Whether the role a binding names lets the controller write `resource` of `group`.
+
+    A role the repository does not render is one of Kubernetes' defaults or one another system
+    (an operator, an administrator) keeps on the cluster: what the defaults grant is known, what
+    another system's role grants is not, and an unknown grant is not reported as missing.
+    """
+    if role is not None:
+        return any(_rule_grants(rule, group, resource) for rule in dig(role.data, "rules") or [])
+    if ref_name in NAMESPACED_ONLY:
+        return not cluster_scoped
+    return True
+
+
 def _grants(objects: list[Manifest], account: str, argocd_namespace: str, group: str, resource: str,
-            namespace: str | None) -> _Grant | None:
+            namespace: str | None) -> bool:
     roles = {(m.kind, m.namespace, m.name): m for m in objects
              if m.group == RBAC_GROUP and m.kind in ("ClusterRole", "Role")}
     for binding in objects:
@@ -106,11 +130,32 @@ def _grants(objects: list[Manifest], account: str, argocd_namespace: str, group:
             continue
         if not _binds_controller(binding, account, argocd_namespace):
             continue
-        ref_kind, ref_name = dig(binding.data, "roleRef", "kind"), dig(binding.data, "roleRef", "name")
-        role = roles.get((str(ref_kind), binding.namespace if ref_kind == "Role" else None, str(ref_name)))
-        if role is not None and any(_rule_grants(rule, group, resource) for rule in dig(role.data, "rules") or []):
-            return _Grant(role.name, binding.name, binding.namespace if binding.kind == "RoleBinding" else None)
-    return None
+        ref_kind, ref_name = dig(binding.data, "roleRef", "kind"), str(dig(binding.data, "roleRef", "name"))
+        role = roles.get((str(ref_kind), binding.namespace if ref_kind == "Role" else None, ref_name))
+        if _role_grants(role, ref_name, group, resource, cluster_scoped=namespace is None):
+            return True
+    return False
+
+
+def _bindings_in_files(context: PolicyContext) -> list[Manifest]:
+    """Bindings to an Argo CD controller in any YAML file of the repository, rendered or not.
+
+    A bootstrap folder applied by hand often binds the controller (to `cluster-admin`, typically)
+    next to a remote base that cannot be rendered offline; the grant is real on the cluster all the
+    same, so a binding counts wherever the repository keeps it.
+    """
+    found: list[Manifest] = []
+    for _, name, text in repository_texts(context):
+        if "RoleBinding" not in text or "argocd-application-controller" not in text:
+            continue
+        try:
+            documents = list(yaml.safe_load_all(text))
+        except yaml.YAMLError:
+            continue  # the yaml-syntax check reports it
+        found += [Manifest(document, "", file=name) for document in documents
+                  if isinstance(document, dict) and document.get("kind") in ("ClusterRoleBinding", "RoleBinding")
+                  and str(document.get("apiVersion", "")).startswith(f"{RBAC_GROUP}/")]
+    return found
 
 
 def _writable_by_default(group: str, resource: str) -> bool:
@@ -122,15 +167,17 @@ def _check_controller_rbac(context: PolicyContext) -> Iterator[Violation]:
     # Grants count wherever the repository renders them: in a synced target, or in a base applied by hand
     # together with the Argo CD objects (as base/argocd is, with `oc apply -k`).
     everything = [manifest for manifests in context.manifests.values() for manifest in manifests]
-    synced = owners(context)
-    for target_name, apps in synced.items():
+    everything += _bindings_in_files(context)
+    # One cause, one finding: the grant missing for a resource (and, for a namespaced one, a namespace)
+    # of one instance, reported at its first object with every object and target it blocks.
+    missing: dict[tuple[str, str, str, str | None], list[Manifest]] = {}
+    for target_name, apps in owners(context).items():
         argocd_namespace = next((str(app.manifest.namespace) for app, _ in apps if app.manifest.namespace), None)
         if argocd_namespace is None:
             continue
         managed = {argocd_namespace} | {m.name for m in everything if is_kind(m, "Namespace", "")
                                         and m.labels.get(MANAGED_BY) == argocd_namespace}
         account = controller_account(argocd_namespace)
-        missing: dict[tuple[str, str], list[Manifest]] = {}
         for manifest in context.manifests.get(target_name, []):
             if str(manifest.annotations.get(LOCAL_CONFIG, "")).lower() == "true":
                 continue  # read by kustomize, never applied
@@ -139,22 +186,32 @@ def _check_controller_rbac(context: PolicyContext) -> Iterator[Violation]:
             resource = plural(manifest.kind)
             if (namespace in managed and not cluster_scoped) or _writable_by_default(manifest.group, resource):
                 continue
-            if _grants(everything, account, argocd_namespace, manifest.group, resource, namespace) is None:
-                missing.setdefault((manifest.group, resource), []).append(manifest)
-        for (group, resource), manifests in missing.items():
-            first = manifests[0]
-            more = f" (and {len(manifests) - 1} more)" if len(manifests) > 1 else ""
-            place = ("cluster-scoped" if first.kind in CLUSTER_SCOPED_KINDS
-                     else f"in namespace {namespace_of(context, first)}, which is not managed by {argocd_namespace}")
-            yield Violation(
-                f"{first.kind} {where(namespace_of(context, first), first.name)}{more} of {target_name} is {place}, "
-                f"and no ClusterRole of the repository bound to {argocd_namespace}/{account} lets the Argo CD "
-                f"application controller write {resource}.{group or 'core'}: OpenShift GitOps grants the instance "
-                "only a fixed list of API groups, so the sync fails with \"forbidden\"",
-                first, "kind",
-                fix=f"declare a ClusterRole with apiGroups [{group!r}], resources [{resource}] and verbs get, list, "
-                    f"watch, create, update, patch, delete, and a ClusterRoleBinding of it to ServiceAccount "
-                    f"{account} in {argocd_namespace}")
+            if not _grants(everything, account, argocd_namespace, manifest.group, resource, namespace):
+                missing.setdefault((argocd_namespace, manifest.group, resource, namespace), []).append(manifest)
+    for (argocd_namespace, group, resource, namespace), manifests in missing.items():
+        yield _violation(argocd_namespace, group, resource, namespace, manifests)
+
+
+def _violation(argocd_namespace: str, group: str, resource: str, namespace: str | None,
+               manifests: list[Manifest]) -> Violation:
+    account = controller_account(argocd_namespace)
+    first = manifests[0]
+    names = sorted({where(namespace, m.name) for m in manifests})
+    targets = sorted({str(m.environment) for m in manifests if m.environment})
+    more = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
+    synced = f", synced by {len(targets)} targets," if len(targets) > 1 else ""
+    place = ("is cluster-scoped" if namespace is None
+             else f"is in namespace {namespace}, which is not managed by {argocd_namespace}")
+    return Violation(
+        f"{first.kind} {names[0]}{more}{synced} {place}, and no role of the repository bound to "
+        f"{argocd_namespace}/{account} lets the Argo CD application controller write {resource}.{group or 'core'}: "
+        "OpenShift GitOps grants the instance only a fixed list of API groups, so the sync fails with \"forbidden\"",
+        first, "kind",
+        fix=f"declare a ClusterRole with apiGroups [{group!r}], resources [{resource}] and verbs get, list, "
+            f"watch, create, update, patch, delete, and a ClusterRoleBinding of it to ServiceAccount "
+            f"{account} in {argocd_namespace}"
+            + ("" if namespace is None else f" (or a RoleBinding in {namespace}, or label {namespace} "
+                                           f"{MANAGED_BY}: {argocd_namespace})"))
 
 
 RULES: list[Rule] = [
@@ -170,8 +227,12 @@ RULES: list[Rule] = [
             "syncs (a DataScienceCluster, DSCInitialization or Auth; a HardwareProfile in "
             "`redhat-ods-applications`; a ModelRegistry in `rhoai-model-registries`) needs a ClusterRole with "
             "create, update, patch and delete on its resource, bound by a ClusterRoleBinding (or, for a namespaced "
-            "object, a RoleBinding in its namespace) to that ServiceAccount, and the repository must render both: "
-            "otherwise the sync fails with \"forbidden\", and the grant someone adds by hand is reviewed nowhere. "
+            "object, a RoleBinding in its namespace) to that ServiceAccount, and the repository must render the "
+            "binding: Kubernetes' `cluster-admin` grants everything, `admin` and `edit` every namespaced object; a "
+            "role the repository binds but does not declare is taken to grant what is needed (it is the "
+            "cluster's, and the rule cannot see it). "
+            "Otherwise "
+            "the sync fails with \"forbidden\", and the grant someone adds by hand is reviewed nowhere. "
             "The instance is taken to be the one named like the Applications' namespace (`openshift-gitops`)."
         ),
         fix="add the resource to the controller's ClusterRole in base/argocd (and bind it to the controller)",

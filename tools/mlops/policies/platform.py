@@ -34,6 +34,9 @@ VISIBILITY_ANNOTATION = "opendatahub.io/dashboard-feature-visibility"
 #: HardwareProfileFeatureVisibility of odh-dashboard `packages/k8s-core/src/k8sTypes.ts`; `pipelines` was
 #: removed in 2025-09 (RHOAIENG-34215).
 VISIBILITY_VALUES = ("workbench", "model-serving")
+#: Values the dashboard once knew: beside a known value it ignores them (the profile is offered where
+#: the known values say), so only a list left with nothing else is a defect.
+RETIRED_VISIBILITY = frozenset({"pipelines"})
 #: DataScienceCluster component -> the (group, kind)s of the objects its controllers reconcile.
 COMPONENT_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
     "kserve": (("serving.kserve.io", "InferenceService"), ("serving.kserve.io", "ServingRuntime")),
@@ -72,7 +75,8 @@ def _check_instances(context: PolicyContext) -> Iterator[Violation]:
                 yield Violation(
                     f"DataScienceCluster {dsc.name} sets modelregistry Managed, but no ModelRegistry "
                     f"({REGISTRY_GROUP}) is rendered in its registries namespace {registries}: the operator "
-                    "runs, the dashboard's model registry page lists nothing, and no model can be registered",
+                    "runs, but the dashboard's model registry page lists only registries someone creates there by "
+                    "hand, which Git neither reviews nor restores",
                     dsc, "spec.components.modelregistry.managementState",
                     fix=f"declare a ModelRegistry (v1beta1: rest, a database) in namespace {registries}, or set "
                         "modelregistry to Removed")
@@ -175,10 +179,15 @@ def _check_visibility(context: PolicyContext) -> Iterator[Violation]:
                             fix="write a JSON list, e.g. '[\"workbench\",\"model-serving\"]'")
             continue
         unknown = [item for item in parsed if item not in VISIBILITY_VALUES]
+        known = [item for item in parsed if item in VISIBILITY_VALUES]
+        if known:
+            unknown = [item for item in unknown if item not in RETIRED_VISIBILITY]
         if unknown:
+            effect = (f"the profile is offered for {' and '.join(known)} only" if known
+                      else "the list names no place the dashboard offers profiles in")
             yield Violation(f"HardwareProfile {profile.name} lists {', '.join(map(repr, unknown))} in "
                             f"{VISIBILITY_ANNOTATION}; the dashboard knows only {' and '.join(VISIBILITY_VALUES)} "
-                            "(it removed pipelines in 2025)", profile, path,
+                            f"(it removed pipelines in 2025), so {effect}", profile, path,
                             fix="keep only workbench and model-serving in the list")
 
 
@@ -225,7 +234,8 @@ RULES: list[Rule] = [
             f"offers the profile in. It knows {' and '.join(f'`{v}`' for v in VISIBILITY_VALUES)} "
             "(odh-dashboard `packages/k8s-core/src/k8sTypes.ts`, HardwareProfileFeatureVisibility); `pipelines` "
             "was removed in 2025 (RHOAIENG-34215). A value outside the list, or text that is not a JSON list, "
-            "does not do what the profile's author meant."
+            "does not do what the profile's author meant. A leftover `pipelines` beside a value the dashboard "
+            "knows changes nothing and is not reported."
         ),
         fix="write the annotation as a JSON list of workbench and/or model-serving",
         check=_check_visibility,
