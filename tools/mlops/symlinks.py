@@ -87,18 +87,20 @@ def links_to_commit(root: Path, repository_root: Path, listed: list[str] | None)
     """
     prefix = root.resolve().relative_to(repository_root.resolve()).as_posix()
     prefix = "" if prefix == "." else f"{prefix}/"
-    candidates: list[Path] = []
+    # Plain strings and lstat: thousands of files, and pathlib's parsing would cost more than the check.
+    base = str(root)
+    candidates: list[str] = []
     if listed is not None:
-        candidates = [root / name for name in listed]
+        candidates = [os.path.join(base, name) for name in listed]
     else:
-        for folder, folders, files in os.walk(root):
-            folders[:] = [name for name in folders if name != ".git" and not (Path(folder) / name / "pyvenv.cfg")
-                          .exists()]
-            candidates += [Path(folder) / name for name in [*folders, *files]]
-    for path in candidates:
-        if path.is_symlink():
-            relative = path.relative_to(root).as_posix()
-            target = os.readlink(path)
+        for folder, folders, files in os.walk(base):
+            folders[:] = [name for name in folders if name != ".git"
+                          and not os.path.exists(os.path.join(folder, name, "pyvenv.cfg"))]
+            candidates += [os.path.join(folder, name) for name in [*folders, *files]]
+    for candidate in candidates:
+        if os.path.islink(candidate):
+            relative = os.path.relpath(candidate, base).replace(os.sep, "/")
+            target = os.readlink(candidate)
             yield Link(relative, target, out_of_bounds(prefix + relative, target))
 
 

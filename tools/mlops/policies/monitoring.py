@@ -202,22 +202,44 @@ def _check_scrape(context: PolicyContext) -> Iterator[Violation]:
 # --- (b) alerted on ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Alert:
+    """An alerting rule as `_check_alert` compares it with every model: read once per target."""
+
+    name: str
+    namespace: str | None
+    rule_object: str
+    selectors: tuple[tuple[LabelMatcher, ...], ...]
+
+
+def _alerts(context: PolicyContext, environment: str) -> list[_Alert]:
+    found = []
+    for manifest in context.manifests.get(environment, []):
+        if manifest.kind != "PrometheusRule" or manifest.group != MONITORING_GROUP:
+            continue
+        namespace = namespace_of(context, manifest)
+        for rule in prometheus_rules(manifest):
+            selectors = expression_selectors(rule.expr) if rule.alert is not None else None
+            if rule.alert is not None and selectors:
+                found.append(_Alert(rule.alert, namespace, f"{namespace}/{manifest.name}", selectors))
+    return found
+
+
 def _check_alert(context: PolicyContext) -> Iterator[Violation]:
+    # Every model meets every alert of its target: the alerts are read once per target, not per model.
+    alerts: dict[str, list[_Alert]] = {}
     for isvc in _isvcs(context):
         who = identity(context, isvc)
         covered, elsewhere = False, []
-        for manifest in context.manifests.get(isvc.environment, []):
-            if manifest.kind != "PrometheusRule" or manifest.group != MONITORING_GROUP:
+        if isvc.environment not in alerts:
+            alerts[isvc.environment] = _alerts(context, isvc.environment)
+        for alert in alerts[isvc.environment]:
+            if not any(all(judge(matchers, who)) for matchers in alert.selectors):
                 continue
-            for rule in prometheus_rules(manifest):
-                if rule.alert is None or not expr_selects(rule.expr, who):
-                    continue
-                if _uwm_sees(namespace_of(context, manifest), who.namespace):
-                    covered = True
-                    break
-                elsewhere.append(f"{rule.alert} ({namespace_of(context, manifest)}/{manifest.name})")
-            if covered:
+            if _uwm_sees(alert.namespace, who.namespace):
+                covered = True
                 break
+            elsewhere.append(f"{alert.name} ({alert.rule_object})")
         if covered:
             continue
         message = (f"InferenceService {isvc.name} is selected by no alert of a PrometheusRule in "
