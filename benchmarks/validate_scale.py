@@ -107,7 +107,9 @@ def tool_environment(scratch: Path) -> dict[str, str]:
     """`mlops` from this checkout, byte-compiled once as an installed package is (in the scratch folder)."""
     environment = {key: value for key, value in os.environ.items()
                    if key not in ("MLOPS_SCHEMA_LOCATION", "PYTHONDONTWRITEBYTECODE")}
-    environment.update({"MLOPS_OFFLINE": "1", "PYTHONPYCACHEPREFIX": str(scratch / "bytecode"),
+    # no render time limit: the floor has none, and a 1,000-model root takes minutes on a busy machine
+    environment.update({"MLOPS_OFFLINE": "1", "MLOPS_RENDER_TIMEOUT": "0",
+                        "PYTHONPYCACHEPREFIX": str(scratch / "bytecode"),
                         "PYTHONPATH": os.pathsep.join([str(ROOT / "tools"), environment.get("PYTHONPATH", "")])})
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "tools" / "mlops")], env=environment,
                    check=True)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mlops.errors import OutsideError
-from mlops.kustomize import find_engine
+from mlops.errors import OutsideError, UsageError
+from mlops.kustomize import find_engine, render
+from mlops.kustomize.engine import render_timeout
 
 
 def fake(folder: Path, name: str) -> Path:
@@ -41,3 +42,41 @@ def test_bad_kustomize_env_is_an_outside_error(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("KUSTOMIZE", "/no/such/kustomize")
     with pytest.raises(OutsideError, match="KUSTOMIZE"):
         find_engine()
+
+
+def slow_kustomize(folder: Path, seconds: float) -> Path:
+    """A kustomize that takes `seconds`, then renders with the wheel's kubectl."""
+    path = folder / "slow-kustomize"
+    kubectl = Path(sys.executable).parent / "kubectl"
+    path.write_text(f'#!/bin/sh\nshift\nsleep {seconds}\nexec "{kubectl}" kustomize "$@"\n')
+    path.chmod(0o755)
+    return path
+
+
+def test_a_render_past_the_time_limit_fails_and_says_which_limit(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "kustomization.yaml").write_text("resources: []\n")
+    monkeypatch.setenv("KUSTOMIZE", str(slow_kustomize(tmp_path, 2)))
+    monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "0.2")
+    result = render(find_engine(), tmp_path / "root")
+    assert result.timed_out and result.error is not None and "MLOPS_RENDER_TIMEOUT" in result.error
+    monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "0")  # no limit
+    result = render(find_engine(), tmp_path / "root")
+    assert not result.timed_out and result.error is None
+
+
+@pytest.mark.parametrize(("value", "limit"), [(None, 300), ("", 300), ("0", None), ("2.5", 2.5)])
+def test_render_time_limit(monkeypatch: pytest.MonkeyPatch, value: str | None, limit: float | None) -> None:
+    if value is None:
+        monkeypatch.delenv("MLOPS_RENDER_TIMEOUT", raising=False)
+    else:
+        monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", value)
+    assert render_timeout() == limit
+
+
+@pytest.mark.parametrize("value", ["soon", "-1"])
+def test_a_time_limit_that_is_not_seconds_is_bad_usage(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", value)
+    with pytest.raises(UsageError, match="MLOPS_RENDER_TIMEOUT"):
+        render_timeout()

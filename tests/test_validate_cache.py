@@ -373,3 +373,20 @@ def test_nothing_is_read_inside_the_folders_the_key_leaves_out(tmp_path: Path) -
 
 
 _HOOKED: list[object] = []
+
+
+def test_a_run_with_a_render_cut_at_the_time_limit_is_not_kept(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # the cut says something about this machine at this moment, nothing about the repository
+    repo, caches = three_environments(tmp_path), Caches(tmp_path / "cache")
+    slow = tmp_path / "slow-kustomize"
+    slow.write_text(f'#!/bin/sh\nshift\nsleep 1\nexec "{Path(sys.executable).parent / "kubectl"}" kustomize "$@"\n')
+    slow.chmod(0o755)
+    monkeypatch.setenv("KUSTOMIZE", str(slow))
+    monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "0.2")
+    first = validate(repo, caches)
+    assert first.timed_out and {f.rule for f in first.findings} == {"render"}
+    monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "0")
+    second = validate(repo, caches)
+    assert not second.from_cache and not second.timed_out and second.rendered == ["dev", "test", "prod"]
+    assert not [f for f in second.findings if f.rule == "render"]

@@ -211,7 +211,8 @@ def validate_cached(config: Config, targets: list[Target], engine: Engine, store
     if files.unchanged():
         for key, payload in run.fresh_renders:
             renders.put(key, payload)
-        repository = files.digest() if options is not None and run.inputs_known else None
+        keep = options is not None and run.inputs_known and not run.timed_out
+        repository = files.digest() if keep else None
         if repository is not None and options is not None and options["git_files"] == _git_files(config.root):
             caches.runs.write(digest("run", FORMAT, options, renders.identity(), repository), _encode(run))
         caches.save_memo(config.root, files.memo())

@@ -80,6 +80,8 @@ class ValidationRun:
     fresh_renders: list[tuple[str, bytes]] = field(default_factory=list)
     #: every input of every root is known: no remote base, plugin or file outside the snapshot
     inputs_known: bool = True
+    #: a render hit the time limit: its finding says nothing about the inputs, so the run is not kept
+    timed_out: bool = False
 
 
 def _load(target: Target, output: str, findings: list[Finding]) -> list[Any]:
@@ -241,6 +243,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
                 result = future.result()
                 run.rendered.append(target.name)
                 if result.error is not None:
+                    run.timed_out = run.timed_out or result.timed_out
                     stages[target.name] += explain_render_failure(target.name, target.path, result.error,
                                                                   run.trees[target.name], root)
                     pending.absent(target.name)

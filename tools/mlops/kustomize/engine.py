@@ -18,9 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import OutsideError
+from ..errors import OutsideError, UsageError
 
 RENDER_TIMEOUT_SECONDS = 300
+#: Seconds one render may take before it is reported as failed; 0 waits as long as kustomize takes.
+RENDER_TIMEOUT_VARIABLE = "MLOPS_RENDER_TIMEOUT"
 VERSION_TIMEOUT_SECONDS = 30
 
 
@@ -42,6 +44,8 @@ class RenderResult:
     folder: Path
     output: str
     error: str | None
+    #: the render was cut at the time limit: a fact of this machine and moment, not of the inputs
+    timed_out: bool = False
 
 
 def find_engine() -> Engine:
@@ -69,15 +73,36 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
+def render_timeout() -> float | None:
+    """How long one render may take: `MLOPS_RENDER_TIMEOUT` seconds (0: no limit), else 300.
+
+    A root of a thousand models takes kustomize minutes on a busy 2-core runner; a hung plugin
+    or remote base must still not hold a run forever, hence a limit by default.
+    """
+    value = os.environ.get(RENDER_TIMEOUT_VARIABLE)
+    if value is None or not value.strip():
+        return RENDER_TIMEOUT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise UsageError(f"{RENDER_TIMEOUT_VARIABLE}={value!r} is not a number of seconds: set it to seconds "
+                         "(0: no limit) or unset it")
+    return seconds or None
+
+
 def _run(engine: Engine, folder: Path, options: tuple[str, ...] = ()) -> RenderResult:
     # Output goes to unnamed files, not pipes: the kernel writes them while this process is busy
     # checking other roots, so kustomize never waits for a Python thread to drain a full pipe.
+    timeout = render_timeout()
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
         try:
             completed = subprocess.run([*engine.command, *options, str(folder)], stdout=stdout, stderr=stderr,
-                                       timeout=RENDER_TIMEOUT_SECONDS, check=False)
+                                       timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
-            return RenderResult(folder, "", f"kustomize did not finish in {RENDER_TIMEOUT_SECONDS} s")
+            return RenderResult(folder, "", f"kustomize did not finish in {timeout:g} s (the limit is "
+                                            f"{RENDER_TIMEOUT_VARIABLE}, in seconds; 0: none)", timed_out=True)
         except OSError as error:
             raise OutsideError(f"cannot run {engine.description}: {error.strerror}") from None
         stdout.seek(0)

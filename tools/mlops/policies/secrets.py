@@ -81,10 +81,10 @@ def scan_text(text: str) -> Iterator[tuple[int, str, str]]:
     lowered = text.lower()
     starts: list[int] = []
     for word in _PREFILTER_WORDS:
-        found = lowered.find(word)
-        while found != -1:
-            starts.append(found)
-            found = lowered.find(word, found + 1)
+        position = lowered.find(word)
+        while position != -1:
+            starts.append(position)
+            position = lowered.find(word, position + 1)
     if not starts:
         return
     candidates: list[int] = []
