@@ -15,7 +15,9 @@ import mlops
 from mlops import config as config_module
 from mlops import repofiles
 from mlops.cachestore import EntryStore, prune
-from mlops.cli import _run_policies, _schema_store, main
+from mlops.check import run_policies as _run_policies
+from mlops.check import schema_store as _schema_store
+from mlops.cli import main
 from mlops.kustomization import WalkCache, walk
 from mlops.kustomize import find_engine
 from mlops.kustomize.cache import RenderCache

@@ -160,7 +160,7 @@ def test_an_unexpected_exception_is_one_line_and_exit_3(template: Path, monkeypa
     def broken(*args: Any, **kwargs: Any) -> None:
         raise KeyError("versions")
 
-    monkeypatch.setattr("mlops.status.collect", broken)
+    monkeypatch.setattr("mlops.promotion.status.collect", broken)
     result = CliRunner().invoke(main, ["status", "--repo", str(template)])
     assert result.exit_code == 3
     assert one_line(result.stderr) == ("mlops: unexpected error: KeyError: 'versions' (a bug in mlops: please report "
@@ -171,7 +171,7 @@ def test_ctrl_c_in_a_command_that_changes_nothing_is_one_line(template: Path, mo
     def interrupted(*args: Any, **kwargs: Any) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("mlops.cli.run_validation", interrupted)
+    monkeypatch.setattr("mlops.check.run_validation", interrupted)
     result = CliRunner().invoke(main, ["validate", "--repo", str(template)])
     assert result.exit_code == 3
     assert one_line(result.stderr) == "mlops: interrupted by SIGINT; nothing was changed"
