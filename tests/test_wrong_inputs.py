@@ -19,6 +19,7 @@ from github_standin import github  # noqa: F401 - the fixture
 from mlops.cli import main
 from mlops.git import Git
 from repo_builder import DEPLOYMENT, copy_template, simple_repo, write
+from template_defects import shared_cache
 from test_promote import PIN, git, mlops, remote_refs, workspace  # noqa: F401 - the fixture
 
 CATALOG = "models/fraud-detection/model.yaml"
@@ -93,6 +94,7 @@ def test_a_version_that_already_runs_says_so(workspace: tuple[Path, Path], githu
 def template(tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("MLOPS_SCHEMA_LOCATION", raising=False)  # the built-in catalog answers
     monkeypatch.setenv("MLOPS_OFFLINE", "1")
+    monkeypatch.setenv("MLOPS_CACHE_DIR", str(shared_cache()))  # copies of the template render the same
     return copy_template(repo_root, tmp_path / "template")
 
 

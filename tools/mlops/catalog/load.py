@@ -15,39 +15,27 @@ from ..errors import MlopsError
 from ..findings import Finding, Severity
 from ..model_monitoring import parse as parse_monitoring
 from ..yamlsource import SourceDocument, decode_utf8, load_documents
-from .model import (
-    CATALOG_DIR,
-    CATALOG_FILE,
-    SCHEMA_RULE,
-    Gate,
-    MetricThreshold,
-    Model,
-    Owner,
-    Signature,
-    Tensor,
-    Version,
-    parse_duration,
-)
+from . import model as typed
 from .schema import jsonable, schema_problems, semantic_problems
 
 
-def _signature(data: dict[str, Any]) -> Signature:
-    def tensors(items: list[dict[str, Any]]) -> tuple[Tensor, ...]:
-        return tuple(Tensor(t["name"], t["datatype"], tuple(t["shape"])) for t in items)
+def _signature(data: dict[str, Any]) -> typed.Signature:
+    def tensors(items: list[dict[str, Any]]) -> tuple[typed.Tensor, ...]:
+        return tuple(typed.Tensor(t["name"], t["datatype"], tuple(t["shape"])) for t in items)
 
-    return Signature(tensors(data["inputs"]), tensors(data["outputs"]))
+    return typed.Signature(tensors(data["inputs"]), tensors(data["outputs"]))
 
 
 def _soak_duration(soak: Any) -> timedelta | None:
     """`soak: 72h` or `soak: {duration: 72h, source: pull-request}` (schema-valid) to its duration."""
     if soak is None:
         return None
-    return parse_duration(soak["duration"] if isinstance(soak, dict) else soak)
+    return typed.parse_duration(soak["duration"] if isinstance(soak, dict) else soak)
 
 
-def _build(data: dict[str, Any], file: str, document: SourceDocument) -> Model:
+def _build(data: dict[str, Any], file: str, document: SourceDocument) -> typed.Model:
     versions = tuple(
-        Version(
+        typed.Version(
             version=entry["version"], uri=entry["uri"], created=entry["created"], digest=entry.get("digest"),
             metrics={str(k): v for k, v in (entry.get("metrics") or {}).items()},
             lineage={str(k): str(v) for k, v in (entry.get("lineage") or {}).items()},
@@ -57,18 +45,19 @@ def _build(data: dict[str, Any], file: str, document: SourceDocument) -> Model:
         for index, entry in enumerate(data["versions"])
     )
     gates = {
-        environment: Gate(
+        environment: typed.Gate(
             environment=environment,
-            metrics=tuple(MetricThreshold.parse(metric, text) for metric, text in (gate.get("metrics") or {}).items()),
+            metrics=tuple(typed.MetricThreshold.parse(metric, text)
+                          for metric, text in (gate.get("metrics") or {}).items()),
             soak=_soak_duration(gate.get("soak")),
             soak_source=str(gate["soak"].get("source", "any")) if isinstance(gate.get("soak"), dict) else "any",
             reviewers=tuple(gate.get("reviewers") or ()),
         )
         for environment, gate in (data.get("gates") or {}).items()
     }
-    return Model(
+    return typed.Model(
         name=data["name"], description=data["description"],
-        owners=tuple(Owner(o["name"], o["email"]) for o in data["owners"]),
+        owners=tuple(typed.Owner(o["name"], o["email"]) for o in data["owners"]),
         format=data["format"], runtime=data["runtime"], type=data["type"],
         signature=_signature(data["signature"]), versions=versions, gates=gates, file=file, source=document,
         monitoring=parse_monitoring(data["monitoring"]) if "monitoring" in data else None,
@@ -76,10 +65,10 @@ def _build(data: dict[str, Any], file: str, document: SourceDocument) -> Model:
 
 
 def _finding(file: str, line: int | None, path: str | None, message: str, fix: str) -> Finding:
-    return Finding(SCHEMA_RULE, Severity.ERROR, message, file=file, line=line, path=path or None, fix=fix)
+    return Finding(typed.SCHEMA_RULE, Severity.ERROR, message, file=file, line=line, path=path or None, fix=fix)
 
 
-def check_text(text: str, file: str, folder: str, config: Config) -> tuple[Model | None, list[Finding]]:
+def check_text(text: str, file: str, folder: str, config: Config) -> tuple[typed.Model | None, list[Finding]]:
     """Check the text of one catalog entry; the model only when there are no findings."""
     try:
         documents = load_documents(text, file)
@@ -103,14 +92,14 @@ def check_text(text: str, file: str, folder: str, config: Config) -> tuple[Model
 
 def catalog_files(root: Path) -> list[Path]:
     """Every `models/<model>/model.yaml`, in name order."""
-    return sorted((root / CATALOG_DIR).glob(f"*/{CATALOG_FILE}"))
+    return sorted((root / typed.CATALOG_DIR).glob(f"*/{typed.CATALOG_FILE}"))
 
 
 def catalog_path(model: str) -> str:
-    return f"{CATALOG_DIR}/{model}/{CATALOG_FILE}"
+    return f"{typed.CATALOG_DIR}/{model}/{typed.CATALOG_FILE}"
 
 
-def load_model_file(root: Path, path: Path, config: Config) -> tuple[Model | None, list[Finding]]:
+def load_model_file(root: Path, path: Path, config: Config) -> tuple[typed.Model | None, list[Finding]]:
     file = path.relative_to(root).as_posix()
     try:
         text = decode_utf8(path.read_bytes(), file)
@@ -121,9 +110,9 @@ def load_model_file(root: Path, path: Path, config: Config) -> tuple[Model | Non
     return check_text(text, file, path.parent.name, config)
 
 
-def load_catalog(root: Path, config: Config) -> tuple[dict[str, Model], list[Finding]]:
+def load_catalog(root: Path, config: Config) -> tuple[dict[str, typed.Model], list[Finding]]:
     """Every valid catalog entry by name, and a `catalog-schema` finding for every problem."""
-    models: dict[str, Model] = {}
+    models: dict[str, typed.Model] = {}
     findings: list[Finding] = []
     for path in catalog_files(root):
         model, problems = load_model_file(root, path, config)

@@ -9,24 +9,14 @@ import click
 
 from ..check import CHANGED_DEFAULT, ValidateRequest, validate_repository
 from ..report import FORMATS
-from .group import (
-    EPILOG_EXIT,
-    echo_lines,
-    finish,
-    handle_errors,
-    main,
-    online_option,
-    repo_option,
-    schema_options,
-    schema_settings,
-)
+from . import group
 
 
-@main.command(epilog=EPILOG_EXIT)
+@group.main.command(epilog=group.EPILOG_EXIT)
 @click.argument("environments", nargs=-1, metavar="[ENV]...")
-@repo_option
-@schema_options
-@online_option
+@group.repo_option
+@group.schema_options
+@group.online_option
 @click.option("--strict", is_flag=True, help="Warnings fail the run too, e.g. a kind without a schema.")
 @click.option("--policies/--no-policies", default=True, show_default=True,
               help="Apply the MLOps policy rules (`mlops rules`) after the schema checks.")
@@ -38,7 +28,7 @@ from .group import (
               "branch), and those the cross-target rules need.")
 @click.option("--no-cache", "no_cache", is_flag=True,
               help="Neither use nor fill the render and run caches (in $MLOPS_CACHE_DIR, else ~/.cache/mlops).")
-@handle_errors
+@group.handle_errors
 def validate(environments: tuple[str, ...], repo: Path | None, schema_locations: tuple[str, ...],
              kubernetes_version: str | None, offline: bool, online: bool, strict: bool, policies: bool,
              output_format: str, changed: str | None, no_cache: bool) -> None:
@@ -57,9 +47,9 @@ def validate(environments: tuple[str, ...], repo: Path | None, schema_locations:
     gives the findings of the last one (both checked by content hashes; --no-cache skips that).
     """
     report = validate_repository(ValidateRequest(
-        environments, repo, schema_settings(schema_locations, kubernetes_version, offline, online), strict=strict,
+        environments, repo, group.schema_settings(schema_locations, kubernetes_version, offline, online), strict=strict,
         policies=policies, output_format=output_format, changed=changed, no_cache=no_cache,
         color=sys.stdout.isatty()))
-    echo_lines(report.messages)
+    group.echo_lines(report.messages)
     click.echo(report.text, nl=False)
-    finish(report.exit_code)
+    group.finish(report.exit_code)
