@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
@@ -39,13 +38,12 @@ def promotion_options(command: F) -> F:
     return command
 
 
-def _promotion(kind: PlanKind, model: str, environment: str, version: str | None, dry_run: bool, remote: str,
-               base: str, allow_breaking: bool, output_format: str, repo: Path | None,
-               schema_locations: tuple[str, ...], kubernetes_version: str | None, offline: bool) -> None:
-    """The options of both commands into one request; the plan is printed before a failure's one line."""
-    result = run_promotion(repo, Request(kind, model, environment, version, remote, base, allow_breaking),
-                           dry_run=dry_run, output_format=output_format,
-                           schemas=schema_settings(schema_locations, kubernetes_version, offline))
+def _promotion(kind: PlanKind, model: str, environment: str, version: str | None, options: dict[str, Any]) -> None:
+    """The options both commands share (`promotion_options`) into one request; the plan comes before a failure."""
+    request = Request(kind, model, environment, version, options["remote"], options["base"], options["allow_breaking"])
+    schemas = schema_settings(options["schema_locations"], options["kubernetes_version"], options["offline"])
+    result = run_promotion(options["repo"], request, dry_run=options["dry_run"], output_format=options["output_format"],
+                           schemas=schemas)
     click.echo(result.text, nl=False)
     if result.failure is not None:
         raise result.failure
@@ -79,7 +77,7 @@ def promote(model: str, environment: str, version: str | None, **options: Any) -
     GitHub: repository from GITHUB_REPOSITORY or the remote URL, API from GITHUB_API_URL,
     token from GITHUB_TOKEN, GH_TOKEN or `gh auth token`.
     """
-    _promotion(PlanKind.PROMOTE, model, environment, version, **options)
+    _promotion(PlanKind.PROMOTE, model, environment, version, options)
 
 
 @main.command(epilog=EPILOG_EXIT)
@@ -94,4 +92,4 @@ def rollback(model: str, environment: str, version: str | None, **options: Any) 
 
     The order and soak gates are skipped; metrics, signature and validation still apply.
     """
-    _promotion(PlanKind.ROLLBACK, model, environment, version, **options)
+    _promotion(PlanKind.ROLLBACK, model, environment, version, options)
