@@ -57,7 +57,7 @@ def line_of(repo: Path, file: str, text: str) -> int:
     return content[:content.index(text)].count("\n") + 1
 
 
-def validate(repo: Path, *targets: str, tmp_path: Path, strict: bool = False) -> tuple[int, list[dict[str, Any]]]:
+def validate(repo: Path, *targets: str, strict: bool = False) -> tuple[int, list[dict[str, Any]]]:
     """Exit code and findings of `mlops validate --offline --output json` (and `--strict`) on the copy."""
     env = {"MLOPS_OFFLINE": "1", "MLOPS_CACHE_DIR": str(shared_cache()), "MLOPS_SCHEMA_LOCATION": None}
     options = ["--strict"] if strict else []
