@@ -8,7 +8,11 @@ object, file and line. The copy uses the built-in schema catalog only (nothing h
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
+import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,19 @@ from mlops.cli import main
 from repo_builder import copy_template
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@cache
+def shared_cache() -> Path:
+    """One render and run cache for every copy of the template in this process (each xdist worker).
+
+    The caches are keyed by repository-relative paths and content hashes, so a root the defect
+    did not touch is served from the copy before, exactly as kustomize rendered it; only the
+    roots that read the changed file are rendered again. That is what makes a copy cheap to check.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="mlops-template-cache-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def template(tmp_path: Path) -> Path:
@@ -40,9 +57,9 @@ def line_of(repo: Path, file: str, text: str) -> int:
     return content[:content.index(text)].count("\n") + 1
 
 
-def validate(repo: Path, *targets: str, tmp_path: Path, strict: bool = False) -> tuple[int, list[dict[str, Any]]]:
+def validate(repo: Path, *targets: str, strict: bool = False) -> tuple[int, list[dict[str, Any]]]:
     """Exit code and findings of `mlops validate --offline --output json` (and `--strict`) on the copy."""
-    env = {"MLOPS_OFFLINE": "1", "MLOPS_CACHE_DIR": str(tmp_path / "cache"), "MLOPS_SCHEMA_LOCATION": None}
+    env = {"MLOPS_OFFLINE": "1", "MLOPS_CACHE_DIR": str(shared_cache()), "MLOPS_SCHEMA_LOCATION": None}
     options = ["--strict"] if strict else []
     result = CliRunner(env=env).invoke(main, ["validate", *targets, "--repo", str(repo), "--output", "json", *options])
     assert result.exit_code in (0, 1), result.output

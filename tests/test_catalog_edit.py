@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from mlops.catalog import load_catalog
-from mlops.catalog_edit import add_version
+from mlops.catalog.edit import add_version
 from mlops.config import Config
 from mlops.errors import UsageError
 from mlops.findings import ExitCode

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mlops import cli
+from mlops import check
 from mlops.cli import main
 from repo_builder import DEPLOYMENT, simple_repo
 
@@ -29,7 +29,7 @@ def test_an_unexpected_error_is_one_line_and_exit_3(tmp_path: Path, monkeypatch:
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("surprise")
 
-    monkeypatch.setattr(cli, "run_validation", broken)
+    monkeypatch.setattr(check, "run_validation", broken)
     repo = simple_repo(tmp_path / "repo", {"deployment.yaml": DEPLOYMENT})
     result = CliRunner().invoke(main, ["validate", "--repo", str(repo)])
     assert result.exit_code == 3

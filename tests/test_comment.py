@@ -121,8 +121,8 @@ def test_author_option_names_the_account(tmp_path: Path, pull: int, github: Any)
 
 def test_the_largest_preview_fits_one_comment(tmp_path: Path, pull: int, github: Any) -> None:  # noqa: F811
     """What `mlops diff --base REF --output markdown` prints for a huge change is accepted by GitHub."""
-    from mlops.cli import COMMENT_BUDGET
     from mlops.diff import TargetChanges, diff_objects, render_markdown_all
+    from mlops.preview import COMMENT_BUDGET
 
     before = {("ConfigMap", "ml", f"c{i}"): {"data": {"v": "a" * 500}} for i in range(300)}
     after = {key: {"data": {"v": "b" * 500}} for key in before}

@@ -9,6 +9,7 @@ kube-rbac-proxy, and computes the answer with onnxruntime from a model trained b
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -29,7 +30,6 @@ import yaml
 
 from loopback import serving
 from mlops import config as config_module
-from mlops.kustomize import find_engine, render
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "apps" / "fraud-scoring"
@@ -51,15 +51,9 @@ SUSPICIOUS = {"transaction_id": "t-2", "amount": 1900.0, "distance_from_home": 4
 # --- the objects of every environment -----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def rendered() -> dict[str, list[dict[str, Any]]]:
-    engine = find_engine()
-    objects = {}
-    for target in CONFIG.environments:
-        result = render(engine, ROOT / target.path)
-        assert result.error is None, f"{target.path}: {result.error}"
-        objects[target.name] = [doc for doc in yaml.safe_load_all(result.output) if doc]
-    return objects
+@pytest.fixture
+def rendered(rendered_environments: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    return copy.deepcopy(rendered_environments)  # each test may change its objects
 
 
 def only(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
@@ -128,6 +122,7 @@ def test_the_rules_file_mirrors_the_prometheus_rule() -> None:
     assert rule["spec"]["groups"] == mirror["groups"], "copy spec.groups of the PrometheusRule into the rules file"
 
 
+@pytest.mark.slow  # promtool as a subprocess: see the marker in pyproject.toml
 def test_promtool_unit_tests_of_the_business_alerts_pass() -> None:
     promtool = shutil.which("promtool")
     if promtool is None and os.environ.get("CI") == "true":

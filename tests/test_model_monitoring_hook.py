@@ -9,6 +9,7 @@ stand-in Kubernetes API serving the rendered ConfigMaps and InferenceServices.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import sys
@@ -18,11 +19,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-import yaml
 
 from mlops import config as config_module
 from mlops.catalog import Model, Signature, Tensor
-from mlops.kustomize import find_engine, render
 from mlops.model_monitoring import DriftCheck, FairnessCheck, Monitoring, declaration
 from trustyai_standin import S3, Kubernetes, TrustyAI, body_problems, serving_kubernetes, serving_s3, serving_trustyai
 from trustyai_standin import Model as StoredModel
@@ -39,15 +38,9 @@ FRAUD_OUTPUTS = {"fraud_probability-0": "FLOAT"}
 PINNED = {"dev": "1.2.0", "test": "1.1.0", "prod": "1.1.0"}
 
 
-@pytest.fixture(scope="module")
-def rendered() -> dict[str, list[dict[str, Any]]]:
-    engine = find_engine()
-    objects = {}
-    for target in CONFIG.environments:
-        result = render(engine, ROOT / target.path)
-        assert result.error is None, f"{target.path}: {result.error}"
-        objects[target.name] = [doc for doc in yaml.safe_load_all(result.output) if doc]
-    return objects
+@pytest.fixture
+def rendered(rendered_environments: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    return copy.deepcopy(rendered_environments)  # each test may change its objects
 
 
 def only(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:

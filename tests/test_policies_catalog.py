@@ -20,6 +20,7 @@ from mlops.policies.base import PolicyContext
 from mlops.policies.catalog_rules import RULES
 from mlops.policies.engine import run_rules
 from policy_helpers import ENVIRONMENTS, check, make_context
+from template_defects import shared_cache
 
 SCHEMA, PIN, ORDER, GATE_METRIC, RUNTIME = RULES
 FRAUD, GRANITE = "fraud-detection", "granite-3-3-2b-instruct"
@@ -290,7 +291,7 @@ def test_waiver_on_the_inference_service(repo: Path) -> None:
 def template(tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("MLOPS_SCHEMA_LOCATION", raising=False)  # the built-in catalog answers
     monkeypatch.setenv("MLOPS_OFFLINE", "1")
-    monkeypatch.setenv("MLOPS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("MLOPS_CACHE_DIR", str(shared_cache()))  # copies of the template render the same
     copy = tmp_path / "repo"
     for folder in ("apps", "base", "components", "models", "overlays", "platform"):
         shutil.copytree(repo_root / folder, copy / folder)

@@ -19,7 +19,7 @@ def test_template_comment_naming_a_file_that_does_not_exist(tmp_path: Path) -> N
     repo = template(tmp_path)
     line = reintroduce(repo, NOTEBOOK, "base/argocd/applicationset-environments.yaml",
                        "base/argocd/applicationset.yaml")
-    code, findings = validate(repo, tmp_path=tmp_path)
+    code, findings = validate(repo)
     finding = only_error(findings, "comment-paths")
     assert code == 1 and (finding["file"], finding["line"]) == (NOTEBOOK, line)
     assert names(finding).startswith("Notebook/") and names(finding).endswith("/mlops-workbench")
@@ -30,7 +30,7 @@ def test_template_comment_in_mlops_yaml(tmp_path: Path) -> None:
     repo = template(tmp_path)
     line = reintroduce(repo, "mlops.yaml", "base/argocd/applicationset-environments.yaml",
                        "base/argocd/platform-application.yaml")
-    _code, findings = validate(repo, "argocd", tmp_path=tmp_path)
+    _code, findings = validate(repo, "argocd")
     finding = only_error(findings, "comment-paths")
     assert (finding["file"], finding["line"], finding["object"]) == ("mlops.yaml", line, None)
 

@@ -22,7 +22,7 @@ LABELS = {"opendatahub.io/dashboard": "true", "opendatahub.io/managed": "true"}
 def test_template_connection_with_the_type_reference_alone(tmp_path: Path) -> None:
     repo = template(tmp_path)
     reintroduce(repo, EXTERNAL_SECRET, "opendatahub.io/connection-type: s3\n", "opendatahub.io/display-order: '1'\n")
-    code, findings = validate(repo, "dev", tmp_path=tmp_path)
+    code, findings = validate(repo, "dev")
     assert code == 1
     finding = only_error(findings, "connection-storage-type")
     assert names(finding) == "ExternalSecret/mlops-dev/mlops-s3" and finding["file"] == EXTERNAL_SECRET
@@ -34,7 +34,7 @@ def test_template_connection_with_the_type_reference_alone(tmp_path: Path) -> No
 def test_template_connection_without_the_protocol(tmp_path: Path) -> None:
     repo = template(tmp_path)
     reintroduce(repo, EXTERNAL_SECRET, "          opendatahub.io/connection-type-protocol: s3\n", "")
-    _code, findings = validate(repo, "prod", tmp_path=tmp_path)
+    _code, findings = validate(repo, "prod")
     finding = only_error(findings, "connection-storage-type")
     assert finding["environment"] == "prod" and "deprecated opendatahub.io/connection-type-ref" in finding["message"]
 

@@ -28,7 +28,7 @@ def check_line(repo: Path, kind: str) -> int:
 
 
 def test_the_template_passes_every_rule(tmp_path: Path) -> None:
-    code, findings = validate(template(tmp_path), tmp_path=tmp_path)
+    code, findings = validate(template(tmp_path))
     assert errors(findings) == [] and code == 0
 
 
@@ -36,7 +36,7 @@ def test_stopped_model_reported_suspended_stalls_dev(tmp_path: Path) -> None:
     repo = template(tmp_path)
     reintroduce(repo, CHECKS, 'hs.status = "Healthy"\n          hs.message = "Stopped on purpose',
                 'hs.status = "Suspended"\n          hs.message = "Stopped on purpose')
-    code, findings = validate(repo, "dev", tmp_path=tmp_path)
+    code, findings = validate(repo, "dev")
     assert code == 1
     found = {names(f): f for f in errors(findings)}
     assert set(found) == {"InferenceService/mlops-dev/granite-3-3-2b-instruct",
@@ -53,7 +53,7 @@ def test_stopped_workbench_reported_suspended_holds_back_the_models(tmp_path: Pa
     repo = template(tmp_path)
     reintroduce(repo, CHECKS, 'hs.status = "Healthy"\n          hs.message = "Stopped since "',
                 'hs.status = "Suspended"\n          hs.message = "Stopped since "')
-    code, findings = validate(repo, "dev", "test", "prod", tmp_path=tmp_path)
+    code, findings = validate(repo, "dev", "test", "prod")
     assert code == 1
     found = errors(findings)
     assert {(f["environment"], names(f)) for f in found} == {
@@ -67,7 +67,7 @@ def test_datasciencecluster_check_that_ignores_the_generation(tmp_path: Path) ->
     repo = template(tmp_path)
     reintroduce(repo, CHECKS, "        if generation ~= nil and observed ~= nil and observed < generation then\n",
                 "        if false then\n")
-    code, findings = validate(repo, "platform", tmp_path=tmp_path)
+    code, findings = validate(repo, "platform")
     finding = only_error(findings, "argocd-health-generation")
     assert code == 1 and names(finding) == "DataScienceCluster/default-dsc"
     assert (finding["file"], finding["line"]) == (CHECKS, check_line(repo, "DataScienceCluster"))
@@ -78,7 +78,7 @@ def test_manual_approval_without_a_health_override(tmp_path: Path) -> None:
     repo = template(tmp_path)
     line = reintroduce(repo, "platform/subscription-patch.yaml", "  installPlanApproval: Automatic\n",
                        "  installPlanApproval: Manual\n")
-    code, findings = validate(repo, "platform", tmp_path=tmp_path)
+    code, findings = validate(repo, "platform")
     finding = only_error(findings, "subscription-approval")
     assert code == 1 and names(finding) == "Subscription/redhat-ods-operator/rhods-operator"
     assert (finding["file"], finding["line"]) == ("platform/subscription-patch.yaml", line)
@@ -89,7 +89,7 @@ def test_automatic_approval_on_a_channel_that_spans_minors(tmp_path: Path) -> No
     """Automatic approval is safe on a minor-pinned channel only; a floating one is rhoai-channel-floating's."""
     repo = template(tmp_path)
     reintroduce(repo, "platform/subscription-patch.yaml", "  channel: stable-3.5\n", "  channel: stable-3.x\n")
-    code, findings = validate(repo, "platform", tmp_path=tmp_path, strict=True)
+    code, findings = validate(repo, "platform", strict=True)
     assert errors(findings) == [] and code == 1  # a warning, which --strict (as in CI) fails
     (finding,) = [f for f in findings if f["severity"] == "warning"]
     assert finding["rule"] == "rhoai-channel-floating" and names(finding).endswith("/rhods-operator")
@@ -116,7 +116,7 @@ def test_manual_approval_with_an_override_that_behaves_like_argo_cd_3_5(tmp_path
     reintroduce(repo, "platform/subscription-patch.yaml", "  installPlanApproval: Automatic\n",
                 "  installPlanApproval: Manual\n")
     reintroduce(repo, CHECKS, "    # Application: report", APPROVAL_AWARE + "    # Application: report")
-    code, findings = validate(repo, "platform", tmp_path=tmp_path)
+    code, findings = validate(repo, "platform")
     assert errors(findings) == [] and code == 0
 
 
@@ -126,7 +126,7 @@ def test_manual_approval_with_an_override_that_waits(tmp_path: Path) -> None:
                 "  installPlanApproval: Manual\n")
     blind = APPROVAL_AWARE.replace('pending == "RequiresApproval" and', "false and")
     reintroduce(repo, CHECKS, "    # Application: report", blind + "    # Application: report")
-    code, findings = validate(repo, "platform", tmp_path=tmp_path)
+    code, findings = validate(repo, "platform")
     finding = only_error(findings, "subscription-approval")
     assert code == 1 and (finding["file"], finding["line"]) == (CHECKS, check_line(repo, "Subscription"))
     assert "reports Progressing (Installing)" in finding["message"]

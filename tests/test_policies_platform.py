@@ -27,7 +27,7 @@ PROFILE = "platform/hardwareprofile-nvidia-gpu.yaml"
 def test_template_modelregistry_managed_without_a_registry(tmp_path: Path) -> None:
     repo = template(tmp_path)
     reintroduce(repo, "platform/kustomization.yaml", "  - ../base/model-registry\n", "")
-    code, findings = validate(repo, "platform", tmp_path=tmp_path)
+    code, findings = validate(repo, "platform")
     finding = only_error(findings, "rhoai-component-instance")
     assert code == 1 and names(finding) == "DataScienceCluster/default-dsc"
     assert finding["file"] == DSC_FILE
@@ -38,7 +38,7 @@ def test_template_modelregistry_managed_without_a_registry(tmp_path: Path) -> No
 def test_template_without_auth(tmp_path: Path) -> None:
     repo = template(tmp_path)
     reintroduce(repo, "base/rhoai/kustomization.yaml", "  - auth.yaml\n", "")
-    code, findings = validate(repo, "platform", tmp_path=tmp_path)
+    code, findings = validate(repo, "platform")
     finding = only_error(findings, "rhoai-auth")
     assert code == 1 and names(finding) == "DataScienceCluster/default-dsc"
     assert (finding["file"], finding["line"]) == (DSC_FILE, line_of(repo, DSC_FILE, "  name: default-dsc"))
@@ -49,7 +49,7 @@ def test_template_auth_that_lets_everyone_administer(tmp_path: Path) -> None:
     repo = template(tmp_path)
     reintroduce(repo, AUTH_FILE, "  adminGroups:\n    - rhods-admins\n",
                 "  adminGroups:\n    - system:authenticated\n")
-    code, findings = validate(repo, "platform", tmp_path=tmp_path)
+    code, findings = validate(repo, "platform")
     finding = only_error(findings, "rhoai-auth")
     assert code == 1 and names(finding) == "Auth/auth"
     assert (finding["file"], finding["line"]) == (AUTH_FILE, line_of(repo, AUTH_FILE, "  adminGroups:\n"))
@@ -59,7 +59,7 @@ def test_template_hardware_profile_offered_in_pipelines(tmp_path: Path) -> None:
     repo = template(tmp_path)
     line = reintroduce(repo, PROFILE, """'["workbench","model-serving"]'""",
                        """'["workbench","model-serving","pipelines"]'""")
-    code, findings = validate(repo, "platform", tmp_path=tmp_path)
+    code, findings = validate(repo, "platform")
     finding = only_error(findings, "hardware-profile-visibility")
     assert code == 1 and names(finding) == "HardwareProfile/redhat-ods-applications/nvidia-gpu"
     assert (finding["file"], finding["line"]) == (PROFILE, line)
@@ -70,7 +70,7 @@ def test_template_controller_without_its_platform_grant(tmp_path: Path) -> None:
     reintroduce(repo, "base/argocd/controller-rbac.yaml",
                 "  - apiGroups: [datasciencecluster.opendatahub.io]\n    resources: [datascienceclusters]\n",
                 "  - apiGroups: [datasciencecluster.opendatahub.io]\n    resources: [datasciencecluster]\n")
-    code, findings = validate(repo, tmp_path=tmp_path)
+    code, findings = validate(repo)
     finding = only_error(findings, "argocd-controller-rbac")
     assert code == 1 and names(finding) == "DataScienceCluster/default-dsc"
     assert (finding["file"], finding["line"]) == (DSC_FILE, line_of(repo, DSC_FILE, "kind: DataScienceCluster"))
@@ -81,7 +81,7 @@ def test_template_controller_binding_to_another_account(tmp_path: Path) -> None:
     repo = template(tmp_path)
     reintroduce(repo, "base/argocd/controller-rbac.yaml", "    name: openshift-gitops-argocd-application-controller\n",
                 "    name: openshift-gitops-argocd-server\n")
-    _code, findings = validate(repo, tmp_path=tmp_path)
+    _code, findings = validate(repo)
     found = [f for f in findings if f["rule"] == "argocd-controller-rbac"]
     assert {names(f) for f in found} == {"DataScienceCluster/default-dsc", "DSCInitialization/default-dsci",
                                          "Auth/auth", "HardwareProfile/redhat-ods-applications/nvidia-gpu",

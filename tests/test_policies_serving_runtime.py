@@ -25,7 +25,7 @@ def test_template_runtime_with_project_scope(tmp_path: Path) -> None:
     repo = template(tmp_path)
     line = reintroduce(repo, OVMS, "opendatahub.io/serving-runtime-scope: global\n",
                        "opendatahub.io/serving-runtime-scope: project\n")
-    code, findings = validate(repo, "prod", tmp_path=tmp_path)
+    code, findings = validate(repo, "prod")
     finding = only_error(findings, "serving-runtime-scope")
     assert code == 1 and names(finding) == "ServingRuntime/mlops-prod/ovms-rest"
     assert (finding["file"], finding["line"]) == (OVMS, line)
@@ -35,7 +35,7 @@ def test_template_runtime_with_project_scope(tmp_path: Path) -> None:
 def test_template_runtime_without_its_runtime_type(tmp_path: Path) -> None:
     repo = template(tmp_path)
     reintroduce(repo, VLLM, "    opendatahub.io/kserve-runtime: vllm\n", "    example.com/owner: mlops\n")
-    code, findings = validate(repo, "prod", tmp_path=tmp_path)
+    code, findings = validate(repo, "prod")
     finding = only_error(findings, "serving-runtime-metrics")
     assert code == 1 and names(finding) == "ServingRuntime/mlops-prod/vllm-cuda"
     assert (finding["file"], finding["line"]) == (VLLM, line_of(repo, VLLM, "  annotations:\n    example.com"))
@@ -47,7 +47,7 @@ def test_template_runtime_scraped_twice(tmp_path: Path) -> None:
     line = reintroduce(repo, OVMS, "    opendatahub.io/kserve-runtime: ovms\n",
                        "    prometheus.io/port: '8888'\n    prometheus.io/path: /metrics\n"
                        "    opendatahub.io/kserve-runtime: ovms\n")
-    code, findings = validate(repo, "test", tmp_path=tmp_path)
+    code, findings = validate(repo, "test")
     finding = only_error(findings, "monitoring-scrape-once")
     assert code == 1 and names(finding) == "ServingRuntime/mlops-test/ovms-rest"
     assert (finding["file"], finding["line"]) == (OVMS, line)

@@ -22,7 +22,7 @@ def test_template_trustyai_on_a_volume(tmp_path: Path) -> None:
     repo = template(tmp_path)
     line = reintroduce(repo, TRUSTYAI, "    format: DATABASE\n    databaseConfigurations: trustyai-db-credentials\n",
                        "    format: PVC\n    folder: /inputs\n    size: 5Gi\n")
-    code, findings = validate(repo, "prod", tmp_path=tmp_path)
+    code, findings = validate(repo, "prod")
     finding = only_error(findings, "trustyai-storage")
     assert code == 1 and names(finding) == "TrustyAIService/mlops-prod/trustyai-service"
     assert (finding["file"], finding["line"]) == (TRUSTYAI, line)
@@ -31,7 +31,7 @@ def test_template_trustyai_on_a_volume(tmp_path: Path) -> None:
 def test_template_trustyai_without_its_credentials(tmp_path: Path) -> None:
     repo = template(tmp_path)
     reintroduce(repo, "base/monitoring/kustomization.yaml", "  - trustyai-db-credentials.yaml\n", "")
-    code, findings = validate(repo, "dev", tmp_path=tmp_path)
+    code, findings = validate(repo, "dev")
     finding = only_error(findings, "trustyai-storage")
     assert code == 1 and finding["file"] == TRUSTYAI
     assert finding["line"] == line_of(repo, TRUSTYAI, "    databaseConfigurations:")

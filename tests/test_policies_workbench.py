@@ -23,7 +23,7 @@ def test_template_workbench_on_the_internal_registry(tmp_path: Path) -> None:
     repo = template(tmp_path)
     line = reintroduce(repo, NOTEBOOK, "          image: s2i-generic-data-science-notebook:2025.2\n",
                        f"          image: {INTERNAL}s2i-generic-data-science-notebook:2025.2\n")
-    code, findings = validate(repo, "dev", tmp_path=tmp_path)
+    code, findings = validate(repo, "dev")
     finding = only_error(findings, "notebook-image")
     assert code == 1 and names(finding) == "Notebook/mlops-dev/mlops-workbench"
     assert (finding["file"], finding["line"]) == (NOTEBOOK, line)
@@ -35,7 +35,7 @@ def test_template_workbench_with_the_platform_image_namespace(tmp_path: Path) ->
     line = reintroduce(repo, NOTEBOOK, "    opendatahub.io/image-display-name:",
                        "    opendatahub.io/workbench-image-namespace: redhat-ods-applications\n"
                        "    opendatahub.io/image-display-name:")
-    code, findings = validate(repo, "test", tmp_path=tmp_path)
+    code, findings = validate(repo, "test")
     finding = only_error(findings, "notebook-image")
     assert code == 1 and names(finding) == "Notebook/mlops-test/mlops-workbench"
     assert (finding["file"], finding["line"]) == (NOTEBOOK, line)

@@ -228,7 +228,7 @@ def test_push_rejected_because_the_remote_moved(workspace: tuple[Path, Path], gi
     git(other, "commit", "-qm", "colleague")
     git(other, "push", "-q", "origin", branch)
     # what this run saw before the colleague's push: no branch yet
-    monkeypatch.setattr("mlops.publish.remote_branch_sha", lambda *args: None)
+    monkeypatch.setattr("mlops.promotion.publish.remote_branch_sha", lambda *args: None)
     state, refs = Git(clone).state(), remote_refs(remote)
     result = mlops(clone, "promote", "fraud-detection", "--to", "test")
     assert result.exit_code == 3, result.output
@@ -289,9 +289,9 @@ def test_pull_request_body_structure(workspace: tuple[Path, Path], github: Any) 
 def test_body_is_trimmed_to_githubs_limit() -> None:
     from mlops.config import Target
     from mlops.diff import ObjectChange
-    from mlops.gates import GateResult
-    from mlops.pr_body import MAX_BODY, pull_request_body
-    from mlops.promote import Plan
+    from mlops.promotion.gates import GateResult
+    from mlops.promotion.plan import Plan
+    from mlops.promotion.pr_body import MAX_BODY, pull_request_body
 
     changes = [ObjectChange("changed", "ConfigMap", "ns", f"cm-{i}", "-a\n+b\n" * 400) for i in range(40)]
     plan = Plan(kind="promote", model="m", version="1.0.0", target=Target("prod", "overlays/prod", is_environment=True),
@@ -316,7 +316,7 @@ def test_status_matrix(workspace: tuple[Path, Path], github: Any) -> None:  # no
 def test_the_body_names_who_asked_for_the_promotion_in_a_workflow() -> None:
     """The author is the bot that opened it: the body says whose request it was, so that person's
     approval is not taken for a second opinion."""
-    from mlops.pr_body import requested_by
+    from mlops.promotion.pr_body import requested_by
 
     env = {"GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "bot", "GITHUB_TRIGGERING_ACTOR": "alice",
            "GITHUB_RUN_ID": "42", "GITHUB_REPOSITORY": "example-org/repo", "GITHUB_SERVER_URL": "https://github.com"}

@@ -107,6 +107,7 @@ def test_rules_file_mirrors_the_prometheus_rule(repo_root: Path, unit_tests: lis
         "copy spec.groups of the PrometheusRule into the rules file")
 
 
+@pytest.mark.slow  # promtool as a subprocess: see the marker in pyproject.toml
 def test_promtool_unit_tests_pass(repo_root: Path, unit_tests: list[Path]) -> None:
     promtool = shutil.which("promtool")
     if promtool is None and os.environ.get("CI") == "true":

@@ -10,6 +10,7 @@ against the API's own models.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import re
@@ -26,7 +27,6 @@ import yaml
 
 from loopback import serving
 from mlops import config as config_module
-from mlops.kustomize import find_engine, render
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = config_module.load(ROOT)
@@ -51,15 +51,9 @@ EXPECTED = {
 # --- rendering ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def rendered() -> dict[str, list[dict[str, Any]]]:
-    engine = find_engine()
-    objects = {}
-    for target in CONFIG.environments:
-        result = render(engine, ROOT / target.path)
-        assert result.error is None, f"{target.path}: {result.error}"
-        objects[target.name] = [doc for doc in yaml.safe_load_all(result.output) if doc]
-    return objects
+@pytest.fixture
+def rendered(rendered_environments: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    return copy.deepcopy(rendered_environments)  # each test may change its objects
 
 
 def only(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:

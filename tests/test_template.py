@@ -10,16 +10,17 @@ from click.testing import CliRunner
 
 from mlops import config as config_module
 from mlops.cli import main
+from template_defects import shared_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = [target.name for target in config_module.load(ROOT).all_targets]
 
 
 @pytest.fixture(autouse=True)
-def _schemas(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _schemas(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLOPS_SCHEMA_LOCATION", raising=False)  # the built-in catalog answers
     monkeypatch.setenv("MLOPS_OFFLINE", "1")
-    monkeypatch.setenv("MLOPS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("MLOPS_CACHE_DIR", str(shared_cache()))  # copies of the template render the same
 
 
 @pytest.mark.parametrize("target", TARGETS)

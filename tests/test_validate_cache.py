@@ -15,7 +15,9 @@ import mlops
 from mlops import config as config_module
 from mlops import repofiles
 from mlops.cachestore import EntryStore, prune
-from mlops.cli import _run_policies, _schema_store, main
+from mlops.check import run_policies as _run_policies
+from mlops.check import schema_store as _schema_store
+from mlops.cli import main
 from mlops.kustomization import WalkCache, walk
 from mlops.kustomize import find_engine
 from mlops.kustomize.cache import RenderCache
@@ -202,6 +204,7 @@ def test_an_entry_is_read_only_when_everything_checks_out(tmp_path: Path, damage
     assert store.read(key) is None
 
 
+@pytest.mark.slow  # the real mlops command as two subprocesses: see the marker in pyproject.toml
 def test_two_runs_at_once_share_the_cache(tmp_path: Path) -> None:
     repo, cache = three_environments(tmp_path), tmp_path / "cache"
     environment = {**os.environ, "MLOPS_CACHE_DIR": str(cache), "MLOPS_OFFLINE": "1",

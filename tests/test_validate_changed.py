@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from mlops import config as config_module
 from mlops.changed import changed_targets, cross_target_rules
-from mlops.cli import _schema_store, main
+from mlops.check import schema_store as _schema_store
+from mlops.cli import main
 from mlops.findings import Finding, Severity
 from mlops.kustomize import find_engine
 from mlops.validate import ValidationRun, run_validation

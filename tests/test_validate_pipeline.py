@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mlops import config as config_module
-from mlops.cli import _run_policies, _schema_store
+from mlops.check import run_policies as _run_policies
+from mlops.check import schema_store as _schema_store
 from mlops.kustomize import find_engine
 from mlops.manifests import Manifest, PendingManifests
 from mlops.validate import ValidationRun, run_validation

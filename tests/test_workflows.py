@@ -53,6 +53,7 @@ def test_there_is_something_to_check() -> None:
     assert [p.parent.name for p in ACTIONS] == ["setup-mlops"]
 
 
+@pytest.mark.slow  # an outside linter as a subprocess: see the marker in pyproject.toml
 def test_actionlint_with_shellcheck_reports_nothing() -> None:
     shellcheck = tool("shellcheck")
     result = subprocess.run([tool("actionlint"), "-no-color", f"-shellcheck={shellcheck}", *map(str, WORKFLOWS)],
@@ -64,6 +65,7 @@ def test_actionlint_with_shellcheck_reports_nothing() -> None:
     assert "SC2086" in planted.stdout
 
 
+@pytest.mark.slow  # an outside linter as a subprocess: see the marker in pyproject.toml
 def test_shellcheck_reports_nothing_on_the_composite_actions_scripts(tmp_path: Path) -> None:
     """actionlint checks workflow scripts only; the composite action's steps get shellcheck here."""
     checked = 0
@@ -81,6 +83,7 @@ def test_shellcheck_reports_nothing_on_the_composite_actions_scripts(tmp_path: P
     assert checked >= 1
 
 
+@pytest.mark.slow  # an outside linter as a subprocess: see the marker in pyproject.toml
 def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     """Guards the test above: actionlint must fail on an unknown context and on a script bug."""
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
@@ -94,6 +97,7 @@ def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     assert "githb" in result.stdout and "SC2086" in result.stdout
 
 
+@pytest.mark.slow  # an outside linter as a subprocess: see the marker in pyproject.toml
 @pytest.mark.parametrize("persona", ["regular", "pedantic"])
 def test_zizmor_reports_nothing(persona: str) -> None:
     result = subprocess.run([tool("zizmor"), "--offline", "--no-progress", f"--persona={persona}", ".github"],
@@ -103,6 +107,7 @@ def test_zizmor_reports_nothing(persona: str) -> None:
     assert "completed .github/dependabot.yml" in result.stderr  # Dependabot's file is audited too
 
 
+@pytest.mark.slow  # an outside linter as a subprocess: see the marker in pyproject.toml
 def test_zizmor_catches_template_injection(tmp_path: Path) -> None:
     workflow = tmp_path / "bad.yaml"
     workflow.write_text("on: pull_request_target\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-24.04\n"
@@ -114,6 +119,7 @@ def test_zizmor_catches_template_injection(tmp_path: Path) -> None:
     assert "template-injection" in result.stdout
 
 
+@pytest.mark.slow  # an outside linter as a subprocess: see the marker in pyproject.toml
 def test_workflows_match_githubs_schema() -> None:
     for schema, files in (("vendor.github-workflows", WORKFLOWS), ("vendor.github-actions", ACTIONS),
                           ("vendor.dependabot", [ROOT / ".github" / "dependabot.yml"])):
@@ -122,6 +128,7 @@ def test_workflows_match_githubs_schema() -> None:
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # an outside linter as a subprocess: see the marker in pyproject.toml
 def test_pre_commit_files_are_valid() -> None:
     pre_commit = tool("pre-commit")
     for command, name in (("validate-config", ".pre-commit-config.yaml"),
@@ -132,6 +139,7 @@ def test_pre_commit_files_are_valid() -> None:
     parse_mlops(shlex.split(hook["entry"])[1:], "the mlops-validate hook")
 
 
+@pytest.mark.slow  # an outside linter as a subprocess: see the marker in pyproject.toml
 def test_yamllint_passes_on_the_repository() -> None:
     result = subprocess.run([tool("yamllint"), "--strict", "."], cwd=ROOT, capture_output=True, text=True,
                             check=False)

@@ -19,6 +19,7 @@ from github_standin import github  # noqa: F401 - the fixture
 from mlops.cli import main
 from mlops.git import Git
 from repo_builder import DEPLOYMENT, copy_template, simple_repo, write
+from template_defects import shared_cache
 from test_promote import PIN, git, mlops, remote_refs, workspace  # noqa: F401 - the fixture
 
 CATALOG = "models/fraud-detection/model.yaml"
@@ -93,6 +94,7 @@ def test_a_version_that_already_runs_says_so(workspace: tuple[Path, Path], githu
 def template(tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("MLOPS_SCHEMA_LOCATION", raising=False)  # the built-in catalog answers
     monkeypatch.setenv("MLOPS_OFFLINE", "1")
+    monkeypatch.setenv("MLOPS_CACHE_DIR", str(shared_cache()))  # copies of the template render the same
     return copy_template(repo_root, tmp_path / "template")
 
 
@@ -160,7 +162,7 @@ def test_an_unexpected_exception_is_one_line_and_exit_3(template: Path, monkeypa
     def broken(*args: Any, **kwargs: Any) -> None:
         raise KeyError("versions")
 
-    monkeypatch.setattr("mlops.status.collect", broken)
+    monkeypatch.setattr("mlops.promotion.status.collect", broken)
     result = CliRunner().invoke(main, ["status", "--repo", str(template)])
     assert result.exit_code == 3
     assert one_line(result.stderr) == ("mlops: unexpected error: KeyError: 'versions' (a bug in mlops: please report "
@@ -171,7 +173,7 @@ def test_ctrl_c_in_a_command_that_changes_nothing_is_one_line(template: Path, mo
     def interrupted(*args: Any, **kwargs: Any) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("mlops.cli.run_validation", interrupted)
+    monkeypatch.setattr("mlops.check.run_validation", interrupted)
     result = CliRunner().invoke(main, ["validate", "--repo", str(template)])
     assert result.exit_code == 3
     assert one_line(result.stderr) == "mlops: interrupted by SIGINT; nothing was changed"

@@ -20,6 +20,7 @@ thread but the main one) nothing is installed and `check()` never raises.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -128,3 +129,18 @@ def stopping_at_safe_points() -> Iterator[None]:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         _state.installed, _state.received, _state.shield, _state.raising = False, None, 0, False
+
+
+@contextmanager
+def safe_points_of_a_command() -> Iterator[None]:
+    """`stopping_at_safe_points` for one command; a signal the work outran is a warning on stderr.
+
+    The work was completed first (the signal came after its last safe point), so the user learns
+    that the signal did not stop it rather than believing that it did.
+    """
+    with stopping_at_safe_points():
+        yield
+        late = received()
+    if late is not None:
+        print(f"mlops: warning: {signal_name(late)} arrived while the work was being completed; it was completed first",
+              file=sys.stderr)

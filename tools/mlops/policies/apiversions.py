@@ -91,24 +91,26 @@ def _on_3x(context: PolicyContext, manifest: Manifest) -> bool:
     return not is_2x(context.config.release_of(manifest.environment))
 
 
+def _replaced(manifest: Manifest, table: dict[tuple[str, str], str], what: str) -> Iterator[Violation]:
+    """The object's apiVersion if `table` (deprecated or removed in 3.x) names its replacement."""
+    replacement = table.get((manifest.api_version, manifest.kind))
+    if replacement:
+        yield Violation(f"{manifest.kind} {manifest.api_version} {what} in OpenShift AI 3.x", manifest, "apiVersion",
+                        fix=f"use {replacement}")
+
+
+def _on_3x_objects(context: PolicyContext) -> Iterator[Manifest]:
+    return (manifest for manifest in context.objects(Scope.ALL) if _on_3x(context, manifest))
+
+
 def _check_deprecated(context: PolicyContext) -> Iterator[Violation]:
-    for manifest in context.objects(Scope.ALL):
-        if not _on_3x(context, manifest):
-            continue
-        replacement = RHOAI_DEPRECATED.get((manifest.api_version, manifest.kind))
-        if replacement:
-            yield Violation(f"{manifest.kind} {manifest.api_version} is deprecated in OpenShift AI 3.x",
-                            manifest, "apiVersion", fix=f"use {replacement}")
+    for manifest in _on_3x_objects(context):
+        yield from _replaced(manifest, RHOAI_DEPRECATED, "is deprecated")
 
 
 def _check_removed(context: PolicyContext) -> Iterator[Violation]:
-    for manifest in context.objects(Scope.ALL):
-        if not _on_3x(context, manifest):
-            continue
-        replacement = RHOAI_REMOVED.get((manifest.api_version, manifest.kind))
-        if replacement:
-            yield Violation(f"{manifest.kind} {manifest.api_version} does not exist in OpenShift AI 3.x",
-                            manifest, "apiVersion", fix=f"use {replacement}")
+    for manifest in _on_3x_objects(context):
+        yield from _replaced(manifest, RHOAI_REMOVED, "does not exist")
         yield from _removed_fields(manifest)
 
 
@@ -145,8 +147,7 @@ RULES: list[Rule] = [
     Rule("k8s-api-removed", "No apiVersion the configured Kubernetes version has removed",
          "The API server of the configured version (`kubernetesVersion` in mlops.yaml) does not serve "
          "these apiVersions any more: Argo CD fails the whole sync.",
-         "move the object to the replacement apiVersion", _check_kubernetes,
-         severity=Severity.ERROR, scope=Scope.ALL),
+         "move the object to the replacement apiVersion", _check_kubernetes),
     Rule("rhoai-api-deprecated", "No apiVersion that OpenShift AI 3.x only serves as deprecated",
          "DataScienceCluster and DSCInitialization v1, ModelRegistry v1alpha1 and HardwareProfile "
          "v1alpha1 are still converted by 3.x, but new fields exist only in the current versions and "
@@ -158,6 +159,5 @@ RULES: list[Rule] = [
          "(now `aipipelines`), CodeFlare, DSCInitialization `serviceMesh`, the dashboard's "
          "AcceleratorProfile/HardwareProfile CRDs and DSPA v1alpha1. Objects using them fail to apply "
          "or silently do nothing.",
-         "use the 3.x equivalent named in the finding", _check_removed,
-         severity=Severity.ERROR, scope=Scope.ALL),
+         "use the 3.x equivalent named in the finding", _check_removed),
 ]

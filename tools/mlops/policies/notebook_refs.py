@@ -12,17 +12,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..manifests import Manifest
+from . import objects as shared
 from .base import PolicyContext, Rule, Scope, Violation
 from .objects import (
-    CONNECTIONS_ANNOTATION,
     containers,
     dig,
     is_kind,
     named,
     namespace_of,
-    parse_connections,
     pod_spec,
-    secret_providers,
 )
 
 #: ConfigMaps OpenShift or OpenShift AI creates in every project (CA bundles, Elyra runtime images),
@@ -51,8 +49,8 @@ class _Ref:
 
 
 def _notebook_refs(notebook: Manifest) -> Iterator[_Ref]:
-    for space, name in parse_connections(notebook.annotations.get(CONNECTIONS_ANNOTATION), None):
-        yield _Ref("Secret", name, f"metadata.annotations.{CONNECTIONS_ANNOTATION}", space)
+    for space, name in shared.parse_connections(notebook.annotations.get(shared.CONNECTIONS_ANNOTATION), None):
+        yield _Ref("Secret", name, f"metadata.annotations.{shared.CONNECTIONS_ANNOTATION}", space)
     found = pod_spec(notebook)
     if found is None:
         return
@@ -94,7 +92,7 @@ def _check_notebook(context: PolicyContext) -> Iterator[Violation]:
     for target in context.targets(Scope.ALL):
         objects = context.manifests[target.name]
         existing = {
-            "Secret": set(secret_providers(context, objects)),
+            "Secret": set(shared.secret_providers(context, objects)),
             "ConfigMap": named(objects, context, "ConfigMap"),
             "PersistentVolumeClaim": named(objects, context, "PersistentVolumeClaim"),
         }

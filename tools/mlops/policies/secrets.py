@@ -171,8 +171,7 @@ RULES: list[Rule] = [
     Rule("secret-in-git", "No Secret with data or stringData is rendered from the repository",
          "Base64 is not encryption: a Secret in Git is a credential in every clone, fork and CI log. "
          "Let the External Secrets Operator (ExternalSecret) or Sealed Secrets (SealedSecret) create it.",
-         "replace the Secret with an ExternalSecret (or a SealedSecret) that creates it", _check_secret_objects,
-         severity=Severity.ERROR, scope=Scope.ALL),
+         "replace the Secret with an ExternalSecret (or a SealedSecret) that creates it", _check_secret_objects),
     Rule("credential-in-file", "No credential-like string in any YAML or JSON file of the repository",
          "Cloud keys, tokens, private keys and literal passwords are found by pattern in every YAML and JSON "
          "file (also files no kustomization renders). Rotate a key that was committed: history keeps it.",

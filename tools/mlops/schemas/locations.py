@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..cachestore import cache_root
 from ..errors import UsageError
 from .builtin import BuiltinCatalog
 
@@ -30,11 +31,9 @@ FETCH_TIMEOUT_SECONDS = 10.0
 
 
 def cache_dir() -> Path:
+    """Where URL answers are kept: $MLOPS_CACHE_DIR itself when set, else the `schemas` folder of the cache root."""
     configured = os.environ.get("MLOPS_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "mlops" / "schemas"
+    return Path(configured) if configured else cache_root() / "schemas"
 
 
 def _is_url(location: str) -> bool:

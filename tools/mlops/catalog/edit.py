@@ -30,19 +30,11 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from .catalog import (
-    VERSION_LABEL,
-    catalog_path,
-    check_text,
-    is_model_name,
-    is_semver,
-    known_model_names,
-    parse_created,
-    uri_problem,
-)
-from .config import Config
-from .errors import UsageError
-from .yamlsource import decode_utf8
+from ..config import Config
+from ..errors import UsageError
+from ..yamlsource import decode_utf8
+from .load import catalog_path, check_text, known_model_names
+from .model import VERSION_LABEL, is_model_name, is_semver, parse_created, uri_problem
 
 _METRIC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*")  # all used with fullmatch
 _INTEGER = re.compile(r"[-+]?[0-9]+")

@@ -13,9 +13,9 @@ import enum
 import uuid
 from typing import Any, Protocol
 
-from . import interrupt
-from .errors import MlopsError, OutsideError, UsageError
-from .git import Git
+from .. import interrupt
+from ..errors import MlopsError, OutsideError, UsageError
+from ..git import Git
 
 
 class Forge(Protocol):

@@ -6,7 +6,7 @@ the pull request shows every gate to the reviewer, including those that passed.
 
 from __future__ import annotations
 
-import re
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,8 +14,17 @@ from typing import Protocol
 
 from .soak import PULL_REQUEST, Since
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+class GateStatus(enum.StrEnum):
+    """What a gate says, as the plan's text and JSON print it (a str, so `"pass"` stays `"pass"` in JSON).
+
+    FAIL is upper-case on purpose: it is the one word a reviewer must not miss in a column of passes.
+    """
+
+    PASS = "pass"
+    FAIL = "FAIL"
+    SKIPPED = "skipped"
+    UNVERIFIED = "unverified"
 
 
 @dataclass(frozen=True)
@@ -30,20 +39,12 @@ class GateResult:
     unverified: bool = False
 
     @property
-    def status(self) -> str:
+    def status(self) -> GateStatus:
         if self.skipped:
-            return "skipped"
+            return GateStatus.SKIPPED
         if self.unverified:
-            return "unverified"
-        return "pass" if self.passed else "FAIL"
-
-
-def parse_duration(text: str) -> timedelta:
-    """`72h`, `30m`, `2d`, `1w`, `90s` to a timedelta; ValueError otherwise."""
-    match = _DURATION.match(str(text))
-    if not match:
-        raise ValueError(f"{text!r} is not a duration like 72h, 30m or 2d")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+            return GateStatus.UNVERIFIED
+        return GateStatus.PASS if self.passed else GateStatus.FAIL
 
 
 def format_duration(delta: timedelta) -> str:

@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import catalog as catalog_module
-from . import catalog_edit, gates
-from . import config as config_module
-from .catalog import Model, Version
-from .errors import UsageError
-from .git import Git
+from .. import catalog as catalog_module
+from .. import config as config_module
+from ..catalog import Version
+from ..catalog import edit as catalog_edit
+from ..errors import UsageError
+from ..git import Git
+from . import gates
+from .pr_body import registration_body
 from .publish import Forge, fetch_base, publish
 
 BRANCH_PREFIX = "mlops/register/"
@@ -47,30 +49,6 @@ class Registration:
     @property
     def title(self) -> str:
         return f"Register {self.model} {self.version}"
-
-
-def _body(registration: Registration, model: Model) -> str:
-    """The pull request a reviewer sees: the version, its figures against every gate, its lineage."""
-    entry = registration.entry
-    lines = [
-        f"Adds version `{entry.version}` of **{model.name}** to `{model.file}`.",
-        "",
-        f"- artifact: `{entry.uri}`" + (f" (digest `{entry.digest}`)" if entry.digest else ""),
-        f"- created: {entry.created}",
-    ]
-    lines += [f"- {key}: `{value}`" for key, value in entry.lineage.items()]
-    lines += ["", "| metric | value |", "| --- | --- |"]
-    lines += [f"| {name} | {value:g} |" for name, value in sorted(entry.metrics.items())]
-    lines += ["", "| environment | metric gate | figures |", "| --- | --- | --- |"]
-    for environment, result in registration.gate_results.items():
-        lines.append(f"| {environment} | {'pass' if result.passed else 'FAIL'} | {result.detail} |")
-    lines += [
-        "",
-        f"Merging records the version; it runs nowhere yet. The new-version workflow then opens its "
-        f"promotion to **{registration.first_environment}** (`mlops promote {model.name} --to "
-        f"{registration.first_environment} --version {entry.version}`), where the gates above apply.",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def register(root: Path, model_name: str, *, version: str, remote: str, base: str,
@@ -106,7 +84,7 @@ def register(root: Path, model_name: str, *, version: str, remote: str, base: st
             git.run("commit", "--quiet", "-m", message, cwd=tree)
             registration.pull_request, registration.created = publish(
                 git, remote, scratch_branch, client, branch=registration.branch, base=base,
-                title=registration.title, body=_body(registration, model), labels=[LABEL], reviewers=[])
+                title=registration.title, body=registration_body(registration, model), labels=[LABEL], reviewers=[])
             registration.warnings = list(getattr(client, "warnings", []))
             return registration
     finally:

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from .cli import (
+from ..findings import ExitCode
+from ..schemas.commands import import_files, listing, sync_repository
+from .group import (
     EPILOG_EXIT,
-    _load_config,
-    _schema_store,
+    echo_lines,
+    finish,
     handle_errors,
     main,
     online_option,
     repo_option,
     schema_options,
+    schema_settings,
 )
-from .errors import MlopsError
-from .findings import ExitCode
-from .kustomize import find_engine
-from .schemas import crd_import
-from .schemas.builtin import builtin_catalog
-from .yamlsource import decode_utf8
 
 
 @main.group()
@@ -46,23 +42,7 @@ def schemas_import(files: tuple[str, ...], out: Path, strip_descriptions: bool) 
     folder to schemaLocations in mlops.yaml to validate with it. The OpenShift AI kinds need no
     import: they are built in (`mlops schemas list`).
     """
-    imported = []
-    for name in files:
-        if name == "-":
-            text, source = sys.stdin.read(), "<stdin>"
-        else:
-            path = Path(name)
-            try:
-                raw = path.read_bytes()
-            except OSError as error:
-                raise MlopsError(f"cannot read: {error.strerror}", file=name) from None
-            text, source = decode_utf8(raw, name), name
-        imported += crd_import.load_crd_text(text, source)
-    if not imported:
-        raise MlopsError("no CustomResourceDefinition found in the input")
-    if strip_descriptions:
-        imported = [schema.structure_only() for schema in imported]
-    for path in crd_import.write_schemas(imported, out):
+    for path in import_files(files, out, strip_descriptions):
         click.echo(f"wrote {path}")
 
 
@@ -82,21 +62,13 @@ def schemas_sync(repo: Path | None, schema_locations: tuple[str, ...], kubernete
     also written in GROUP/KIND_VERSION.json layout so a team can commit them and list the
     folder under schemaLocations. Exit 1 when a kind has no schema anywhere.
     """
-    from .schemas.sync import sync_schemas
-
-    cfg = _load_config(repo)
-    store = _schema_store(cfg, schema_locations, kubernetes_version, offline, online)
-    try:
-        found, missing = sync_schemas(cfg, find_engine(), store, out)
-    finally:
-        store.lookup.close()
-    for warning in dict.fromkeys(store.lookup.warnings):
-        click.echo(f"mlops: warning: {warning}", err=True)
-    for api_version, kind, source in found:
+    synced = sync_repository(repo, schema_settings(schema_locations, kubernetes_version, offline, online), out)
+    echo_lines([f"mlops: warning: {warning}" for warning in synced.warnings])
+    for api_version, kind, source in synced.found:
         click.echo(f"ok       {kind} {api_version}  ({source})")
-    for api_version, kind in missing:
+    for api_version, kind in synced.missing:
         click.echo(f"missing  {kind} {api_version}")
-    sys.exit(int(ExitCode.FINDINGS if missing else ExitCode.OK))
+    finish(ExitCode.FINDINGS if synced.missing else ExitCode.OK)
 
 
 @schemas.command("list", epilog=EPILOG_EXIT)
@@ -110,12 +82,5 @@ def schemas_list(release: str | None) -> None:
     GatewayConfig) come once per OpenShift AI release; set `rhoaiVersion` in mlops.yaml to pick
     one. Every file's source is in the catalog's provenance.json.
     """
-    catalog = builtin_catalog()
-    if release is not None and release not in catalog.releases:
-        raise MlopsError(f"no built-in schemas for OpenShift AI {release}; known: {', '.join(catalog.releases)}")
-    for group, kind, version in sorted(catalog.kinds()):
-        releases = catalog.releases_with(group, kind, version)
-        if release is not None and releases and release not in releases:
-            continue
-        where = f"  (OpenShift AI {', '.join(releases)})" if releases else ""
-        click.echo(f"{group}/{version} {kind}{where}")
+    for line in listing(release):
+        click.echo(line)

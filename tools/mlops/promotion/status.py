@@ -9,13 +9,17 @@ you are on without a cluster; open promotion pull requests are added when a forg
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .config import Config
-from .git import Git
-from .promote import pin_path, pin_version
+from ..catalog import pin_file, pin_version
+from ..check import load_config
+from ..config import Config
+from ..errors import MlopsError
+from ..git import Git
+from .plan import BRANCH_PREFIX
 from .soak import pin_commit
 
 
@@ -51,7 +55,7 @@ def collect(config: Config, git: Git | None) -> StatusTable:
     for model in model_names(config.root):
         cells = {}
         for target in config.environments:
-            path = pin_path(target, model)
+            path = pin_file(target, model)
             try:
                 version = pin_version((config.root / path).read_text(encoding="utf-8"))
             except OSError:
@@ -105,3 +109,34 @@ def as_json(table: StatusTable) -> dict[str, object]:
                            for p in table.promotions],
         "note": table.note,
     }
+
+
+def open_promotions(config: Config, remote: str) -> tuple[list[OpenPromotion], str | None]:
+    """The open promotion pull requests, and a note when they cannot be known (no token, no answer)."""
+    from ..forge import connect
+    from ..forge.token import discover_token
+
+    if not discover_token():
+        return [], "open pull requests not shown: no GitHub token (GITHUB_TOKEN, GH_TOKEN or gh auth login)"
+    try:
+        client = connect(config.root, remote)
+        try:
+            return [OpenPromotion(pr.number, pr.url, pr.head, pr.title)
+                    for pr in client.list_open_pull_requests(head_prefix=BRANCH_PREFIX)], None
+        finally:
+            client.close()
+    except MlopsError as error:
+        return [], f"open pull requests unknown: {error.one_line()}"
+
+
+def status_report(repo: Path | None, remote: str, output_format: str) -> str:
+    """`mlops status`: the table of pins, the open promotions, in the chosen format."""
+    config = load_config(repo)
+    git = Git(config.root)
+    table = collect(config, git if git.ok("rev-parse", "--is-inside-work-tree") else None)
+    table.promotions, table.note = open_promotions(config, remote)
+    if output_format == "json":
+        return json.dumps(as_json(table), indent=2) + "\n"
+    if output_format == "markdown":
+        return render_markdown(table)
+    return render_text(table)

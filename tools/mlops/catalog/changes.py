@@ -12,16 +12,17 @@ replace a newer version there; promote it by hand where it belongs.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from . import catalog
-from .config import Config
-from .errors import UsageError
-from .git import Git
-from .yamlsource import FastLoader
+from ..config import Config
+from ..errors import UsageError
+from ..git import Git
+from ..yamlsource import FastLoader
+from .load import catalog_path, load_catalog
 
 
 @dataclass(frozen=True)
@@ -55,16 +56,30 @@ def added_versions(root: Path, cfg: Config, since: str) -> list[AddedVersion]:
         raise UsageError("mlops.yaml lists no environments", file="mlops.yaml")
     first = cfg.environments[0].name
     prefix = git.prefix_of(root)
-    models, findings = catalog.load_catalog(root, cfg)
+    models, findings = load_catalog(root, cfg)
     if findings:
         problem = findings[0]
         raise UsageError(f"{problem.message}; fix the catalog first", file=problem.file, line=problem.line)
     added = []
     for name, model in sorted(models.items()):
-        before = _versions_at(git, since, prefix + catalog.catalog_path(name))
+        before = _versions_at(git, since, prefix + catalog_path(name))
         new = [entry for entry in model.versions if entry.version not in before]
         if new:
             newest = max(new, key=lambda entry: entry.precedence)
             if newest == model.newest_version():
                 added.append(AddedVersion(name, newest.version, first))
     return added
+
+
+def new_versions_report(repo: Path | None, since: str, output_format: str) -> str:
+    """`mlops model new-versions`: the added versions as JSON for the workflow, or a line each."""
+    from ..check import load_config
+
+    cfg = load_config(repo)
+    added = added_versions(cfg.root, cfg, since)
+    if output_format == "json":
+        return json.dumps([{"model": a.model, "version": a.version, "environment": a.environment}
+                           for a in added], indent=2) + "\n"
+    if not added:
+        return f"no model gained a version since {since}\n"
+    return "".join(f"{entry.model} {entry.version} -> {entry.environment}\n" for entry in added)

@@ -1,4 +1,4 @@
-"""The pull request a promotion opens: what a reviewer needs to approve it, in GitHub markdown.
+"""The pull requests mlops opens (promotion, rollback, registration): what a reviewer needs, in GitHub markdown.
 
 Gates with their figures, the version's lineage, the rendered objects that change (each diff
 collapsed), and how to roll back. GitHub refuses bodies over 65,536 characters, so the diff is
@@ -11,10 +11,12 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from .diff import render_markdown
+from ..diff import render_markdown
 
 if TYPE_CHECKING:
-    from .promote import Plan
+    from ..catalog import Model
+    from .plan import Plan
+    from .register import Registration
 
 MAX_BODY = 65_536
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
@@ -97,3 +99,27 @@ def pull_request_body(plan: Plan, web_url: str | None = None, requester: str | N
     diff = render_markdown(plan.changes, f"Rendered changes in {plan.target.name}", limit=max(budget, 0))
     body = fixed + "### What changes in the cluster\n\n" + diff + tail
     return body[:MAX_BODY]
+
+
+def registration_body(registration: Registration, model: Model) -> str:
+    """The pull request a reviewer sees: the version, its figures against every gate, its lineage."""
+    entry = registration.entry
+    lines = [
+        f"Adds version `{entry.version}` of **{model.name}** to `{model.file}`.",
+        "",
+        f"- artifact: `{entry.uri}`" + (f" (digest `{entry.digest}`)" if entry.digest else ""),
+        f"- created: {entry.created}",
+    ]
+    lines += [f"- {key}: `{value}`" for key, value in entry.lineage.items()]
+    lines += ["", "| metric | value |", "| --- | --- |"]
+    lines += [f"| {name} | {value:g} |" for name, value in sorted(entry.metrics.items())]
+    lines += ["", "| environment | metric gate | figures |", "| --- | --- | --- |"]
+    for environment, result in registration.gate_results.items():
+        lines.append(f"| {environment} | {'pass' if result.passed else 'FAIL'} | {result.detail} |")
+    lines += [
+        "",
+        f"Merging records the version; it runs nowhere yet. The new-version workflow then opens its "
+        f"promotion to **{registration.first_environment}** (`mlops promote {model.name} --to "
+        f"{registration.first_environment} --version {entry.version}`), where the gates above apply.",
+    ]
+    return "\n".join(lines) + "\n"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from .git import Commit, Git
+from ..git import Commit, Git
 
 PULL_REQUEST = "pull-request"
 ANY = "any"
@@ -54,7 +54,7 @@ class Since:
 def pin_commit(git: Git, ref: str, path: str, version: str, read_version: Any) -> Commit | None:
     """The first-parent commit on `ref` since which the pin at `path` names `version` (None if it does not now).
 
-    `read_version(text)` is the pin reader (`promote.pin_version`).
+    `read_version(text)` is the pin reader (`catalog.pins.pin_version`).
     """
     start = None
     for commit in git.history(ref, path):
