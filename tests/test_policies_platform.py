@@ -180,14 +180,14 @@ def profile(visibility: str | None) -> dict[str, Any]:
             "metadata": {"name": "gpu", "namespace": "redhat-ods-applications", "annotations": annotations}}
 
 
-@pytest.mark.parametrize("visibility", [None, "[]", '["workbench"]', '["model-serving", "workbench"]',
-                                        '["model-serving","pipelines"]'])  # a leftover beside a known place
+@pytest.mark.parametrize("visibility", [None, "[]", '["workbench"]', '["model-serving", "workbench"]'])
 def test_visibility_the_dashboard_knows(tmp_path: Path, visibility: str | None) -> None:
     assert run(VISIBILITY, tmp_path, {"platform": [profile(visibility)]}) == []
 
 
 @pytest.mark.parametrize(("visibility", "words"), [('["pipelines"]', "'pipelines'"),
                                                    ('["workbenches", "model-serving"]', "for model-serving only"),
+                                                   ('["model-serving","pipelines"]', "for model-serving only"),
                                                    ("workbench", "not a JSON list")])
 def test_visibility_the_dashboard_does_not_know(tmp_path: Path, visibility: str, words: str) -> None:
     (finding,) = run(VISIBILITY, tmp_path, {"platform": [profile(visibility)]})

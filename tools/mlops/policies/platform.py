@@ -34,9 +34,6 @@ VISIBILITY_ANNOTATION = "opendatahub.io/dashboard-feature-visibility"
 #: HardwareProfileFeatureVisibility of odh-dashboard `packages/k8s-core/src/k8sTypes.ts`; `pipelines` was
 #: removed in 2025-09 (RHOAIENG-34215).
 VISIBILITY_VALUES = ("workbench", "model-serving")
-#: Values the dashboard once knew: beside a known value it ignores them (the profile is offered where
-#: the known values say), so only a list left with nothing else is a defect.
-RETIRED_VISIBILITY = frozenset({"pipelines"})
 #: DataScienceCluster component -> the (group, kind)s of the objects its controllers reconcile.
 COMPONENT_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
     "kserve": (("serving.kserve.io", "InferenceService"), ("serving.kserve.io", "ServingRuntime")),
@@ -180,8 +177,6 @@ def _check_visibility(context: PolicyContext) -> Iterator[Violation]:
             continue
         unknown = [item for item in parsed if item not in VISIBILITY_VALUES]
         known = [item for item in parsed if item in VISIBILITY_VALUES]
-        if known:
-            unknown = [item for item in unknown if item not in RETIRED_VISIBILITY]
         if unknown:
             effect = (f"the profile is offered for {' and '.join(known)} only" if known
                       else "the list names no place the dashboard offers profiles in")
@@ -234,8 +229,8 @@ RULES: list[Rule] = [
             f"offers the profile in. It knows {' and '.join(f'`{v}`' for v in VISIBILITY_VALUES)} "
             "(odh-dashboard `packages/k8s-core/src/k8sTypes.ts`, HardwareProfileFeatureVisibility); `pipelines` "
             "was removed in 2025 (RHOAIENG-34215). A value outside the list, or text that is not a JSON list, "
-            "does not do what the profile's author meant. A leftover `pipelines` beside a value the dashboard "
-            "knows changes nothing and is not reported."
+            "does not do what the profile's author meant: the dashboard offers the profile only where the "
+            "values it knows say."
         ),
         fix="write the annotation as a JSON list of workbench and/or model-serving",
         check=_check_visibility,
