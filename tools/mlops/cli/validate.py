@@ -45,6 +45,8 @@ def validate(environments: tuple[str, ...], repo: Path | None, schema_locations:
 
     A root whose inputs did not change is not rendered again, and a run in which nothing changed
     gives the findings of the last one (both checked by content hashes; --no-cache skips that).
+    A render that takes longer than $MLOPS_RENDER_TIMEOUT seconds (default 300, 0: no limit) is
+    reported as failed, and such a run is never kept.
     """
     report = validate_repository(ValidateRequest(
         environments, repo, group.schema_settings(schema_locations, kubernetes_version, offline, online), strict=strict,
