@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from ..manifests import Manifest
+from ..yamlsource import load_all_fast
 from .argocd_sources import owners
 from .base import PolicyContext, Rule, Scope, Violation
 from .objects import CLUSTER_SCOPED_KINDS, dig, is_kind, namespace_of, where
@@ -51,8 +52,8 @@ DEFAULT_WRITABLE: dict[str, frozenset[str]] = {
 #: kubernetes `plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go`): `cluster-admin` may do
 #: everything; `admin` and `edit` write namespaced objects, and every operator's CRD roles aggregate
 #: into them through `rbac.authorization.k8s.io/aggregate-to-*` labels the repository does not see, so
-#: they count as granting every namespaced object, never a cluster-scoped one.
-EVERYTHING = "cluster-admin"
+#: they count as granting every namespaced object, never a cluster-scoped one. (`cluster-admin`, like any
+#: role the repository does not declare, needs no entry: see `_Grant.allows`.)
 NAMESPACED_ONLY = frozenset({"admin", "edit"})
 
 
@@ -78,9 +79,24 @@ def controller_account(argocd_namespace: str) -> str:
 
 @dataclass(frozen=True)
 class _Grant:
-    role: str  # the ClusterRole (or Role) that grants
-    binding: str  # the (Cluster)RoleBinding that binds it to the controller
-    namespace: str | None  # None: cluster-wide
+    """A role bound to the controller: by a ClusterRoleBinding (`namespace` None) or a RoleBinding."""
+
+    namespace: str | None
+    role: Manifest | None  # None: a role the repository binds but does not declare
+    role_name: str
+
+    def allows(self, group: str, resource: str, namespace: str | None) -> bool:
+        """Whether it lets the controller write `resource` of `group` (`namespace` None: cluster-scoped).
+
+        A role the repository does not render is one of Kubernetes' defaults or one another system
+        (an operator, an administrator) keeps on the cluster: what the defaults grant is known, what
+        another system's role grants is not, and an unknown grant is not reported as missing.
+        """
+        if self.namespace is not None and self.namespace != namespace:
+            return False
+        if self.role is not None:
+            return any(_rule_grants(rule, group, resource) for rule in dig(self.role.data, "rules") or [])
+        return namespace is not None if self.role_name in NAMESPACED_ONLY else True
 
 
 def _rule_grants(rule: Any, group: str, resource: str) -> bool:
@@ -105,36 +121,20 @@ def _binds_controller(binding: Manifest, account: str, argocd_namespace: str) ->
     return False
 
 
-def _role_grants(role: Manifest | None, ref_name: str, group: str, resource: str, cluster_scoped: bool) -> bool:
-    """Whether the role a binding names lets the controller write `resource` of `group`.
-
-    A role the repository does not render is one of Kubernetes' defaults or one another system
-    (an operator, an administrator) keeps on the cluster: what the defaults grant is known, what
-    another system's role grants is not, and an unknown grant is not reported as missing.
-    """
-    if role is not None:
-        return any(_rule_grants(rule, group, resource) for rule in dig(role.data, "rules") or [])
-    if ref_name in NAMESPACED_ONLY:
-        return not cluster_scoped
-    return True
-
-
-def _grants(objects: list[Manifest], account: str, argocd_namespace: str, group: str, resource: str,
-            namespace: str | None) -> bool:
+def _controller_grants(objects: list[Manifest], account: str, argocd_namespace: str) -> list[_Grant]:
+    """Every role bound to the controller of one instance, found once for all the objects it syncs."""
     roles = {(m.kind, m.namespace, m.name): m for m in objects
              if m.group == RBAC_GROUP and m.kind in ("ClusterRole", "Role")}
+    grants = []
     for binding in objects:
         if binding.group != RBAC_GROUP or binding.kind not in ("ClusterRoleBinding", "RoleBinding"):
-            continue
-        if binding.kind == "RoleBinding" and (namespace is None or binding.namespace != namespace):
             continue
         if not _binds_controller(binding, account, argocd_namespace):
             continue
         ref_kind, ref_name = dig(binding.data, "roleRef", "kind"), str(dig(binding.data, "roleRef", "name"))
         role = roles.get((str(ref_kind), binding.namespace if ref_kind == "Role" else None, ref_name))
-        if _role_grants(role, ref_name, group, resource, cluster_scoped=namespace is None):
-            return True
-    return False
+        grants.append(_Grant(binding.namespace if binding.kind == "RoleBinding" else None, role, ref_name))
+    return grants
 
 
 def _bindings_in_files(context: PolicyContext) -> list[Manifest]:
@@ -149,7 +149,7 @@ def _bindings_in_files(context: PolicyContext) -> list[Manifest]:
         if "RoleBinding" not in text or "argocd-application-controller" not in text:
             continue
         try:
-            documents = list(yaml.safe_load_all(text))
+            documents = load_all_fast(text)
         except yaml.YAMLError:
             continue  # the yaml-syntax check reports it
         found += [Manifest(document, "", file=name) for document in documents
@@ -171,13 +171,18 @@ def _check_controller_rbac(context: PolicyContext) -> Iterator[Violation]:
     # One cause, one finding: the grant missing for a resource (and, for a namespaced one, a namespace)
     # of one instance, reported at its first object with every object and target it blocks.
     missing: dict[tuple[str, str, str, str | None], list[Manifest]] = {}
+    # per instance, the same for every target it syncs: the namespaces it manages and its grants
+    instances: dict[str, tuple[set[str], list[_Grant]]] = {}
     for target_name, apps in owners(context).items():
         argocd_namespace = next((str(app.manifest.namespace) for app, _ in apps if app.manifest.namespace), None)
         if argocd_namespace is None:
             continue
-        managed = {argocd_namespace} | {m.name for m in everything if is_kind(m, "Namespace", "")
-                                        and m.labels.get(MANAGED_BY) == argocd_namespace}
-        account = controller_account(argocd_namespace)
+        if argocd_namespace not in instances:
+            instances[argocd_namespace] = (
+                {argocd_namespace} | {m.name for m in everything if is_kind(m, "Namespace", "")
+                                      and m.labels.get(MANAGED_BY) == argocd_namespace},
+                _controller_grants(everything, controller_account(argocd_namespace), argocd_namespace))
+        managed, grants = instances[argocd_namespace]
         for manifest in context.manifests.get(target_name, []):
             if str(manifest.annotations.get(LOCAL_CONFIG, "")).lower() == "true":
                 continue  # read by kustomize, never applied
@@ -186,7 +191,7 @@ def _check_controller_rbac(context: PolicyContext) -> Iterator[Violation]:
             resource = plural(manifest.kind)
             if (namespace in managed and not cluster_scoped) or _writable_by_default(manifest.group, resource):
                 continue
-            if not _grants(everything, account, argocd_namespace, manifest.group, resource, namespace):
+            if not any(grant.allows(manifest.group, resource, namespace) for grant in grants):
                 missing.setdefault((argocd_namespace, manifest.group, resource, namespace), []).append(manifest)
     for (argocd_namespace, group, resource, namespace), manifests in missing.items():
         yield _violation(argocd_namespace, group, resource, namespace, manifests)

@@ -148,10 +148,14 @@ def judge(matchers: Sequence[LabelMatcher], who: Identity) -> tuple[bool, bool]:
     return True, identified
 
 
+def selects(selectors: tuple[tuple[LabelMatcher, ...], ...] | None, who: Identity) -> bool:
+    """Does any of these vector selectors select the model (compatible and identifying)?"""
+    return selectors is not None and any(all(judge(matchers, who)) for matchers in selectors)
+
+
 def expr_selects(expr: str, who: Identity, grafana: bool = False) -> bool:
     """Does any vector selector of an expression select the model (compatible and identifying)?"""
-    found = expression_selectors(expr, grafana)
-    return found is not None and any(all(judge(matchers, who)) for matchers in found)
+    return selects(expression_selectors(expr, grafana), who)
 
 
 def _isvcs(context: PolicyContext) -> Iterator[Manifest]:
@@ -234,7 +238,7 @@ def _check_alert(context: PolicyContext) -> Iterator[Violation]:
         if isvc.environment not in alerts:
             alerts[isvc.environment] = _alerts(context, isvc.environment)
         for alert in alerts[isvc.environment]:
-            if not any(all(judge(matchers, who)) for matchers in alert.selectors):
+            if not selects(alert.selectors, who):
                 continue
             if _uwm_sees(alert.namespace, who.namespace):
                 covered = True
