@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import textwrap
 from pathlib import Path
 
@@ -90,3 +91,12 @@ def copy_template(repo_root: Path, target: Path) -> Path:
         source = repo_root / item
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / item)
     return target
+
+
+def slow_kustomize(folder: Path, seconds: float) -> Path:
+    """A kustomize (`$KUSTOMIZE`) that takes `seconds`, then renders with the wheel's kubectl."""
+    path = folder / "slow-kustomize"
+    kubectl = Path(sys.executable).parent / "kubectl"
+    path.write_text(f'#!/bin/sh\nshift\nsleep {seconds}\nexec "{kubectl}" kustomize "$@"\n')
+    path.chmod(0o755)
+    return path

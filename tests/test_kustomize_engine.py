@@ -10,6 +10,7 @@ import pytest
 from mlops.errors import OutsideError, UsageError
 from mlops.kustomize import find_engine, render
 from mlops.kustomize.engine import render_timeout
+from repo_builder import slow_kustomize
 
 
 def fake(folder: Path, name: str) -> Path:
@@ -42,15 +43,6 @@ def test_bad_kustomize_env_is_an_outside_error(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("KUSTOMIZE", "/no/such/kustomize")
     with pytest.raises(OutsideError, match="KUSTOMIZE"):
         find_engine()
-
-
-def slow_kustomize(folder: Path, seconds: float) -> Path:
-    """A kustomize that takes `seconds`, then renders with the wheel's kubectl."""
-    path = folder / "slow-kustomize"
-    kubectl = Path(sys.executable).parent / "kubectl"
-    path.write_text(f'#!/bin/sh\nshift\nsleep {seconds}\nexec "{kubectl}" kustomize "$@"\n')
-    path.chmod(0o755)
-    return path
 
 
 def test_a_render_past_the_time_limit_fails_and_says_which_limit(tmp_path: Path,

@@ -23,7 +23,7 @@ from mlops.kustomize import find_engine
 from mlops.kustomize.cache import RenderCache
 from mlops.runcache import Caches, validate_cached
 from mlops.validate import ValidationRun
-from repo_builder import DEPLOYMENT, write
+from repo_builder import DEPLOYMENT, slow_kustomize, write
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata:\n  level: one\n"
 
@@ -382,10 +382,7 @@ def test_a_run_with_a_render_cut_at_the_time_limit_is_not_kept(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     # the cut says something about this machine at this moment, nothing about the repository
     repo, caches = three_environments(tmp_path), Caches(tmp_path / "cache")
-    slow = tmp_path / "slow-kustomize"
-    slow.write_text(f'#!/bin/sh\nshift\nsleep 1\nexec "{Path(sys.executable).parent / "kubectl"}" kustomize "$@"\n')
-    slow.chmod(0o755)
-    monkeypatch.setenv("KUSTOMIZE", str(slow))
+    monkeypatch.setenv("KUSTOMIZE", str(slow_kustomize(tmp_path, 1)))
     monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "0.2")
     first = validate(repo, caches)
     assert first.timed_out and {f.rule for f in first.findings} == {"render"}
