@@ -49,8 +49,8 @@ def test_a_render_past_the_time_limit_fails_and_says_which_limit(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "root").mkdir()
     (tmp_path / "root" / "kustomization.yaml").write_text("resources: []\n")
-    monkeypatch.setenv("KUSTOMIZE", str(slow_kustomize(tmp_path, 2)))
-    monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "0.2")
+    monkeypatch.setenv("KUSTOMIZE", str(slow_kustomize(tmp_path, 0.6)))
+    monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "0.1")
     result = render(find_engine(), tmp_path / "root")
     assert result.timed_out and result.error is not None and "MLOPS_RENDER_TIMEOUT" in result.error
     monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "0")  # no limit

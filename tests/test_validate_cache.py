@@ -382,8 +382,8 @@ def test_a_run_with_a_render_cut_at_the_time_limit_is_not_kept(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     # the cut says something about this machine at this moment, nothing about the repository
     repo, caches = three_environments(tmp_path), Caches(tmp_path / "cache")
-    monkeypatch.setenv("KUSTOMIZE", str(slow_kustomize(tmp_path, 1)))
-    monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "0.2")
+    monkeypatch.setenv("KUSTOMIZE", str(slow_kustomize(tmp_path, 0.6)))
+    monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "0.1")
     first = validate(repo, caches)
     assert first.timed_out and {f.rule for f in first.findings} == {"render"}
     monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "0")
