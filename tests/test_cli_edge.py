@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from mlops import check
-from mlops.cli import main
+from mlops.cli import COMMAND_MODULES, main
 from repo_builder import DEPLOYMENT, simple_repo
 
 
@@ -40,3 +43,19 @@ def test_an_unexpected_error_is_one_line_and_exit_3(tmp_path: Path, monkeypatch:
     debug = CliRunner().invoke(main, ["--debug", "validate", "--repo", str(repo)])
     assert debug.exit_code == 3
     assert "Traceback (most recent call last)" in debug.stderr and "KeyError: 'surprise'" in debug.stderr
+
+
+def test_each_command_is_declared_by_the_module_the_group_names_for_it() -> None:
+    for module in sorted(set(COMMAND_MODULES.values())):
+        importlib.import_module(f"mlops.cli.{module}")
+    assert set(main.commands) == set(COMMAND_MODULES)
+    for name, command in main.commands.items():
+        assert command.callback is not None
+        assert command.callback.__module__ == f"mlops.cli.{COMMAND_MODULES[name]}", name
+
+
+def test_validate_starts_without_the_promotion_and_forge_code() -> None:
+    script = ("import sys; from mlops.cli import main; main.get_command(None, 'validate'); "
+              "print(sorted(m for m in sys.modules if m.startswith(('mlops.promotion', 'mlops.forge', 'mlops.cli.'))))")
+    listed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert listed.strip() == "['mlops.cli.group', 'mlops.cli.validate']"

@@ -20,6 +20,7 @@ run produced is stored.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -158,6 +159,7 @@ class Memo:
             return None
 
 
+@functools.lru_cache(maxsize=65536)  # asked for every file several times per run
 def _scannable(rel: str) -> bool:
     """Whether the credential scan reads this repository-relative file (as `policies.secrets` walks)."""
     *folders, name = rel.split("/")
@@ -341,7 +343,7 @@ class RepoFiles:
         return True
 
     def memo(self) -> Memo:
+        listed = self.snapshot.files
         with self._lock:
-            files = {rel: (self.snapshot.files[rel], facts) for rel, facts in self._facts.items()
-                     if rel in self.snapshot.files}
+            files = {rel: (listed[rel], facts) for rel, facts in self._facts.items() if rel in listed}
         return Memo(self.snapshot.taken_ns, self.tool, files)

@@ -18,9 +18,11 @@ order renders happen to finish, so the output is the same on every run.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,6 +151,26 @@ class _Policies:
         return self.findings
 
 
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Python's cycle collector seldom, and never over the objects that exist when the run starts.
+
+    A run builds hundreds of thousands of objects (YAML nodes, rendered objects) that live to its
+    end and hold no garbage cycles; at the default thresholds the collector walks them again
+    every few thousand allocations, which costs a fifth of the run's CPU. Reference counting frees
+    everything else as usual.
+    """
+    before = gc.get_threshold()
+    gc.freeze()  # the imported modules: never garbage
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
+@_fewer_collections()
 def run_validation(config: Config, targets: list[Target], engine: Engine, store: SchemaStore,
                    policies: PolicyHook | None = None, discovered_argo: list[Manifest] | None = None,
                    writers: dict[int, list[tuple[str, SourceDocument]]] | None = None,

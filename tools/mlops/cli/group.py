@@ -9,10 +9,11 @@ command, so the command modules beside this one only parse, call one core functi
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -116,7 +117,31 @@ def finish(code: ExitCode) -> None:
         sys.exit(int(code))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+#: Which module of this package declares each command. A command's module is imported when the
+#: command runs (or help lists it), not every module on every start: `mlops validate` then starts
+#: kustomize before the promotion, forge and catalog-editing code would have been loaded.
+COMMAND_MODULES: Mapping[str, str] = {
+    "comment": "pulls", "diff": "render", "model": "model", "promote": "promotion", "render": "render",
+    "rollback": "promotion", "rules": "rules", "schemas": "schemas", "status": "pulls", "targets": "targets",
+    "validate": "validate",
+}
+
+
+class _CommandsOnDemand(click.Group):
+    """A group whose commands register themselves when their module (`COMMAND_MODULES`) is imported."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMAND_MODULES, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(f"{__package__}.{module}")
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_CommandsOnDemand,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=EPILOG_EXIT)
 @click.version_option(__version__, prog_name="mlops")
 @click.option("--debug", is_flag=True, help="Print the traceback of an unexpected error (for a bug report).")

@@ -23,6 +23,7 @@ with string keys), so a hit is not parsed as YAML again.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -121,4 +122,10 @@ class RenderCache:
 
 
 def _relative(path: Path, repo_root: Path) -> str:
-    return path.relative_to(repo_root).as_posix() if path.is_relative_to(repo_root) else str(path)
+    """`path` relative to the repository in POSIX form (string operations: pathlib's are slow per file)."""
+    text, root = str(path), str(repo_root)
+    if text == root:
+        return "."
+    if text.startswith(root.rstrip(os.sep) + os.sep):
+        return text[len(root.rstrip(os.sep)) + 1:].replace(os.sep, "/")
+    return text

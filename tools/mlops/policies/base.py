@@ -109,9 +109,14 @@ class PolicyContext:
             chosen = environments[-1:]
         return [target for target in chosen if target.synced]
 
-    def targets(self, scope: Scope) -> list[Target]:
-        """The targets of a scope that were rendered in this run."""
-        return [target for target in self._in_scope(scope) if target.name in self.manifests]
+    def targets(self, scope: Scope) -> Iterator[Target]:
+        """The targets of a scope that were rendered in this run, each as soon as it is rendered.
+
+        A generator, not a list: while `mlops validate` renders, a rule works on the first
+        environment while the later ones still render, instead of waiting for all of them and
+        doing every environment's work after the last render (where nothing hides it).
+        """
+        return (target for target in self._in_scope(scope) if target.name in self.manifests)
 
     def objects(self, scope: Scope = Scope.ALL) -> Iterator[Manifest]:
         # One target at a time: while `mlops validate` renders, `manifests` hands over each

@@ -83,8 +83,8 @@ def _check_pins(context: PolicyContext) -> Iterator[Violation]:
     with_entry = set(known_model_names(context.root))  # including entries catalog-schema rejects
     for target in context.targets(Scope.ENVIRONMENTS):
         env = target.name
+        env_pins = pins(context, target)  # files only: read before waiting for the render
         isvcs = _isvcs(context, target)
-        env_pins = pins(context, target)
         for name, pin in env_pins.items():
             isvc = isvcs.get(name)
             if isinstance(pin, PinError):

@@ -42,8 +42,12 @@ def _check_declaration(context: PolicyContext) -> Iterator[Violation]:
                             line=model.line(problem.path))
 
 
-def _named(objects: list[Manifest], kind: str, name: str) -> Manifest | None:
-    return next((m for m in by_kind(objects, kind) if m.name == name), None)
+def _first_by_kind_and_name(objects: list[Manifest], *kinds: str) -> dict[tuple[str, str], Manifest]:
+    """The first rendered object of each (kind, name): one pass per target, not one per model."""
+    found: dict[tuple[str, str], Manifest] = {}
+    for manifest in by_kind(objects, *kinds):
+        found.setdefault((manifest.kind, manifest.name), manifest)
+    return found
 
 
 def _delivery_problem(model: Model, config_map: Manifest | None, rule: Manifest | None) -> str | None:
@@ -69,18 +73,19 @@ def _delivery_problem(model: Model, config_map: Manifest | None, rule: Manifest 
 
 def _check_delivered(context: PolicyContext) -> Iterator[Violation]:
     declaring = _declaring(context)
+    sound = {name: model for name, model in declaring.items() if _sound(model)}
     models, _ = catalog(context)
     for target in context.targets(Scope.ENVIRONMENTS):
         objects = context.manifests.get(target.name, [])
+        named = _first_by_kind_and_name(objects, "ConfigMap", "PrometheusRule")
         monitored: list[Manifest] = []
         for isvc in by_kind(objects, "InferenceService"):
-            model = declaring.get(isvc.name)
-            if model is None or not _sound(model):
+            model = sound.get(isvc.name)
+            if model is None:
                 continue  # a wrong declaration is reported once, by monitoring-declaration
             monitored.append(isvc)
             name = model_monitoring.object_name(model.name)
-            problem = _delivery_problem(model, _named(objects, "ConfigMap", name), _named(objects, "PrometheusRule",
-                                                                                        name))
+            problem = _delivery_problem(model, named.get(("ConfigMap", name)), named.get(("PrometheusRule", name)))
             if problem is not None:
                 fix = _GENERATE.format(model=model.name, path=model_monitoring.path(model.name))
                 if problem.startswith("renders no "):

@@ -25,6 +25,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .shared_defs import follow
+
 CATALOG_DIR = Path(__file__).parent / "catalog"
 COMMON = "common"
 RELEASE_PREFIX = "rhoai-"
@@ -147,5 +149,7 @@ def components_of(release: str, catalog: BuiltinCatalog | None = None) -> frozen
                                                 release)
     if found is None:
         return frozenset()
-    components = found[0].get("properties", {}).get("spec", {}).get("properties", {}).get("components", {})
+    schema = found[0]
+    spec = follow(schema, schema.get("properties", {}).get("spec", {}))
+    components = follow(schema, spec.get("properties", {}).get("components", {}))
     return frozenset(components.get("properties", {}))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .builtin import BuiltinCatalog, release_key
+from .shared_defs import follow
 
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -34,7 +35,7 @@ def _allows(schema: dict[str, Any], path: str) -> bool:
         name, index = match.groups()
         if not isinstance(node, dict):
             return False
-        node = node.get("items") if index is not None else node.get("properties", {}).get(name)
+        node = follow(schema, node.get("items") if index is not None else node.get("properties", {}).get(name))
         if node is None:
             return False
     return True
