@@ -59,3 +59,19 @@ def test_validate_starts_without_the_promotion_and_forge_code() -> None:
               "print(sorted(m for m in sys.modules if m.startswith(('mlops.promotion', 'mlops.forge', 'mlops.cli.'))))")
     listed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert listed.strip() == "['mlops.cli.group', 'mlops.cli.validate']"
+
+
+@pytest.mark.parametrize(("args", "code", "stream", "text"), [
+    (["--version"], 0, "stdout", "mlops, version"),
+    (["rules", "--output", "json"], 0, "stdout", '"id": "waiver-reason"'),
+    (["no-such-command"], 2, "stderr", "No such command"),
+    (["validate", "--repo", "/nonexistent/folder"], 2, "stderr", "mlops: "),
+])
+def test_the_program_exits_with_the_command_s_code_and_all_its_output(
+        args: list[str], code: int, stream: str, text: str) -> None:
+    # `python -m mlops` ends the process without tearing its objects down (`group.console`)
+    done = subprocess.run([sys.executable, "-m", "mlops", *args], capture_output=True, text=True, check=False)
+    assert done.returncode == code, done.stderr
+    assert text in getattr(done, stream)
+    if args[0] == "rules":
+        assert done.stdout.rstrip().endswith("]")  # the whole report, flushed before the end

@@ -1,5 +1,5 @@
 """`python -m mlops`: the same command as `mlops`, for a Python whose scripts are not on PATH."""
 
-from .cli import main
+from .cli import console
 
-main(prog_name="mlops")
+console()

@@ -6,6 +6,6 @@ A command module parses its options, calls one core function and picks the exit 
 command does lives in the core (`check`, `preview`, `promotion`, `catalog`, `forge`, `schemas`).
 """
 
-from .group import COMMAND_MODULES, handle_errors, main
+from .group import COMMAND_MODULES, console, handle_errors, main
 
-__all__ = ["COMMAND_MODULES", "handle_errors", "main"]
+__all__ = ["COMMAND_MODULES", "console", "handle_errors", "main"]
