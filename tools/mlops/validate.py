@@ -9,6 +9,8 @@ kustomize as soon as its own files pass the source checks (or taken from the ren
 objects are loaded and schema-checked as soon as it is rendered, while the others still render;
 the policies start right after the walks, each rule in its own thread taking every target as it
 arrives (`PendingManifests`), so that the credential scan and the catalog run during the renders.
+Work that needs no render (those rules, the file hashes, empty resources, symlinks) waits for a
+free core when the renders are predicted to leave one idle later (`render_schedule`).
 (When mlops.yaml does not say which OpenShift AI release the repository is for, the release is
 read from the rendered Subscriptions, so schemas and policies wait for every render.) Each file
 is read once per run for all of that (`RepoFiles`), each source file parsed once
@@ -40,6 +42,7 @@ from .policies import rule_ids
 from .policies.secrets import CREDENTIAL_HITS, REPOSITORY_TEXTS
 from .releases import infer_releases
 from .render_failure import explain as explain_render_failure
+from .render_schedule import should_wait
 from .repofiles import PRUNED, RepoFiles
 from .schemachecks import CO_OWNED, Checked, check_target, summary
 from .schemas.store import CompiledSchema, SchemaStore
@@ -123,23 +126,37 @@ def _empty_resources(target: Target, tree: KustomizeTree, root: Path, sources: S
     return empty_resources(target, tree, root, empty)
 
 
-def _hash_files(files: RepoFiles, pending: PendingManifests) -> None:
+def _hash_files(files: RepoFiles, pending: PendingManifests, start: threading.Event) -> None:
     """Read every file of the repository (for the run cache's key) while kustomize renders."""
+    start.wait()
     with pending.exclusive():
         files.digest()
 
 
-class _Policies:
-    """The policy hook, run in a thread of its own so that it overlaps the renders."""
+def _input_bytes(tree: KustomizeTree) -> int:
+    """What a root reads, in bytes: the prediction of how long kustomize takes for it."""
+    total = 0
+    for path in tree.files:
+        with contextlib.suppress(OSError):
+            total += path.stat().st_size
+    return total
 
-    def __init__(self, hook: PolicyHook, run: ValidationRun) -> None:
+
+class _Policies:
+    """The policy hook, run in a thread of its own so that it overlaps the renders.
+
+    It starts once `start` is set: when kustomize leaves a core free (`render_schedule`).
+    """
+
+    def __init__(self, hook: PolicyHook, run: ValidationRun, start: threading.Event) -> None:
         self.findings: list[Finding] = []
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(hook, run), daemon=True, name="policies")
+        self._thread = threading.Thread(target=self._run, args=(hook, run, start), daemon=True, name="policies")
         self._thread.start()
 
-    def _run(self, hook: PolicyHook, run: ValidationRun) -> None:
+    def _run(self, hook: PolicyHook, run: ValidationRun, start: threading.Event) -> None:
         try:
+            start.wait()
             self.findings = hook(run)
         except BaseException as error:  # handed to the main thread, which raises it
             self.error = error
@@ -228,8 +245,11 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
                 pending.deliver(target.name, manifests)
 
     hook: _Policies | None = None
+    workers = max(1, min(len(context), os.cpu_count() or 1))
+    core_free = threading.Event()  # set once a worker has no render left to start (render_schedule)
+    links: list[Finding] = []
     try:
-        with ThreadPoolExecutor(max_workers=max(1, min(len(context), os.cpu_count() or 1))) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             submitted: dict[Future[RenderResult], tuple[Target, str | None]] = {}
             reused: list[tuple[Target, CachedRender]] = []
             for target in context:
@@ -249,14 +269,23 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
                     submitted[pool.submit(render, engine, root / target.path, target.build_options)] = (target, key)
                 else:
                     reused.append((target, cached))
-            # while kustomize renders: what needs no render
-            symlinks = symlink_findings(root) if symlinks is None else symlinks
-            for target in context:
-                stages[target.name] += _empty_resources(target, run.trees[target.name], root, sources, empty)
+            sizes = [_input_bytes(run.trees[target.name]) for target, _ in submitted.values()]
+            if not should_wait(sizes, workers):
+                core_free.set()
+            unchecked = True  # what needs no render, checked once a core is free (or now)
+
+            def check_what_needs_no_render() -> list[Finding]:
+                for target in context:
+                    stages[target.name] += _empty_resources(target, run.trees[target.name], root, sources, empty)
+                return symlink_findings(root) if symlinks is None else symlinks
+
+            if core_free.is_set():
+                links, unchecked = check_what_needs_no_render(), False
             if policies is not None and streaming:
-                hook = _Policies(policies, run)
+                hook = _Policies(policies, run, core_free)
             if read_everything:
-                threading.Thread(target=_hash_files, args=(files, pending), daemon=True, name="hash files").start()
+                threading.Thread(target=_hash_files, args=(files, pending, core_free), daemon=True,
+                                 name="hash files").start()
             for target, cached in reused:
                 run.reused.append(target.name)
                 receive(target, cached.documents if cached.documents is not None else cached.output)
@@ -264,6 +293,10 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
                 target, key = submitted[future]
                 result = future.result()
                 run.rendered.append(target.name)
+                if len(submitted) - len(run.rendered) < workers:
+                    core_free.set()
+                if unchecked and core_free.is_set():
+                    links, unchecked = check_what_needs_no_render(), False
                 if result.error is not None:
                     run.timed_out = run.timed_out or result.timed_out
                     stages[target.name] += explain_render_failure(target.name, target.path, result.error,
@@ -277,6 +310,8 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
                     documents = _load(target, result.output, stages[target.name])
                     run.fresh_renders.append((key, encode_render(result.output, documents)))
                 receive(target, documents)
+            if unchecked:
+                links = check_what_needs_no_render()
         rendered.update((name, received[name]) for name in order if name in received)
         if not streaming:  # the releases come from the renders: check and apply policies now
             config = infer_releases(config, rendered, homes)
@@ -288,13 +323,14 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
                 pending.deliver(name, manifests)
             pending.close()
             if policies is not None:
-                hook = _Policies(policies, run)
+                hook = _Policies(policies, run, core_free)
     finally:
+        core_free.set()
         pending.close()
     policy_findings = hook.result() if hook is not None else []
     run.manifests = rendered
     run.rendered.sort(key=order.index)
-    findings = list(symlinks)  # Argo CD renders nothing of a repository with one
+    findings = list(links)  # Argo CD renders nothing of a repository with one
     findings += [finding for name in order for finding in stages[name]]
     schema_findings, run.coverage = summary(config, {name: schemas[name] for name in order if name in schemas},
                                             store, sources)
