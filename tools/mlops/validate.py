@@ -133,12 +133,21 @@ def _hash_files(files: RepoFiles, pending: PendingManifests, start: threading.Ev
         files.digest()
 
 
-def _input_bytes(tree: KustomizeTree) -> int:
-    """What a root reads, in bytes: the prediction of how long kustomize takes for it."""
+def _input_bytes(tree: KustomizeTree, sizes: dict[Path, int]) -> int:
+    """What a root reads, in bytes: the prediction of how long kustomize takes for it.
+
+    `sizes` keeps each file's size for the run: the roots share most of their files.
+    """
     total = 0
     for path in tree.files:
-        with contextlib.suppress(OSError):
-            total += path.stat().st_size
+        size = sizes.get(path)
+        if size is None:
+            try:
+                size = path.stat().st_size
+            except OSError:
+                size = 0
+            sizes[path] = size
+        total += size
     return total
 
 
@@ -247,7 +256,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
     hook: _Policies | None = None
     workers = max(1, min(len(context), os.cpu_count() or 1))
     core_free = threading.Event()  # set once a worker has no render left to start (render_schedule)
-    links: list[Finding] = []
+    links: list[Finding] = []  # the symlink findings, found by free_a_core
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             submitted: dict[Future[RenderResult], tuple[Target, str | None]] = {}
@@ -269,18 +278,19 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
                     submitted[pool.submit(render, engine, root / target.path, target.build_options)] = (target, key)
                 else:
                     reused.append((target, cached))
-            sizes = [_input_bytes(run.trees[target.name]) for target, _ in submitted.values()]
-            if not should_wait(sizes, workers):
+            def free_a_core() -> None:
+                """A worker has no render left to start: let what needs no render run (once)."""
+                nonlocal links
+                if core_free.is_set():
+                    return
                 core_free.set()
-            unchecked = True  # what needs no render, checked once a core is free (or now)
-
-            def check_what_needs_no_render() -> list[Finding]:
                 for target in context:
                     stages[target.name] += _empty_resources(target, run.trees[target.name], root, sources, empty)
-                return symlink_findings(root) if symlinks is None else symlinks
+                links = symlink_findings(root) if symlinks is None else symlinks
 
-            if core_free.is_set():
-                links, unchecked = check_what_needs_no_render(), False
+            sizes: dict[Path, int] = {}
+            if not should_wait([_input_bytes(run.trees[t.name], sizes) for t, _ in submitted.values()], workers):
+                free_a_core()
             if policies is not None and streaming:
                 hook = _Policies(policies, run, core_free)
             if read_everything:
@@ -294,9 +304,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
                 result = future.result()
                 run.rendered.append(target.name)
                 if len(submitted) - len(run.rendered) < workers:
-                    core_free.set()
-                if unchecked and core_free.is_set():
-                    links, unchecked = check_what_needs_no_render(), False
+                    free_a_core()
                 if result.error is not None:
                     run.timed_out = run.timed_out or result.timed_out
                     stages[target.name] += explain_render_failure(target.name, target.path, result.error,
@@ -310,8 +318,6 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
                     documents = _load(target, result.output, stages[target.name])
                     run.fresh_renders.append((key, encode_render(result.output, documents)))
                 receive(target, documents)
-            if unchecked:
-                links = check_what_needs_no_render()
         rendered.update((name, received[name]) for name in order if name in received)
         if not streaming:  # the releases come from the renders: check and apply policies now
             config = infer_releases(config, rendered, homes)

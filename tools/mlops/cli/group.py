@@ -157,14 +157,12 @@ def main(debug: bool) -> None:
     """
 
 
-
-
 def console() -> None:
     """The `mlops` program: `main`, then the process ends without tearing down its objects.
 
     A validation holds a few hundred thousand objects at its end; freeing them one by one on the
-    way out takes longer than a run with nothing changed spends on its work, and the operating
-    system takes the memory back anyway. Every command has finished its work, clean-ups and
+    way out took 0.06 s at 100 models (a sixth of a run in which nothing changed), and the
+    operating system takes the memory back anyway. Every command has finished its work, clean-ups and
     cache writes when `main` returns, so only the output buffers are flushed before leaving.
     """
     status: str | int | None = 0

@@ -23,7 +23,6 @@ with string keys), so a hit is not parsed as YAML again.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cachestore import EntryStore, digest
-from ..kustomization import KustomizeTree
+from ..kustomization import KustomizeTree, relative
 from .engine import Engine, binary_identity, engine_version
 
 FORMAT = 1
@@ -109,8 +108,8 @@ class RenderCache:
             content = sha256(path)
             if content is None:
                 return None
-            files.append([_relative(path, repo_root), content])
-        probes = sorted([_relative(folder, repo_root), list(names)] for folder, names in tree.probes.items())
+            files.append([relative(path, repo_root), content])
+        probes = sorted([relative(folder, repo_root), list(names)] for folder, names in tree.probes.items())
         return digest("render", FORMAT, self.identity(), list(options), root_path, files, probes)
 
     def get(self, key: str) -> CachedRender | None:
@@ -120,12 +119,3 @@ class RenderCache:
     def put(self, key: str, payload: bytes) -> None:
         self._renders.write(key, payload)
 
-
-def _relative(path: Path, repo_root: Path) -> str:
-    """`path` relative to the repository in POSIX form (string operations: pathlib's are slow per file)."""
-    text, root = str(path), str(repo_root)
-    if text == root:
-        return "."
-    if text.startswith(root.rstrip(os.sep) + os.sep):
-        return text[len(root.rstrip(os.sep)) + 1:].replace(os.sep, "/")
-    return text
