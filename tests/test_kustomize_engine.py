@@ -72,3 +72,11 @@ def test_a_time_limit_that_is_not_seconds_is_bad_usage(monkeypatch: pytest.Monke
     monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", value)
     with pytest.raises(UsageError, match="MLOPS_RENDER_TIMEOUT"):
         render_timeout()
+
+
+def test_the_engine_carries_its_time_limit_and_refuses_a_bad_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "2.5")
+    assert find_engine().timeout == 2.5
+    monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "-1")
+    with pytest.raises(UsageError, match="MLOPS_RENDER_TIMEOUT"):
+        find_engine()

