@@ -351,6 +351,19 @@ def test_a_link_that_now_leaves_the_repository_is_found(tmp_path: Path) -> None:
     assert [f.file for f in second.findings if f.rule == "symlink-out-of-bounds"] == ["base/copy.yaml"]
 
 
+def test_a_first_run_keeps_its_symlink_findings_under_the_key_a_later_run_looks_up(tmp_path: Path) -> None:
+    """Without a memo the run finds the links itself, behind the renders; the entry it stores must
+    still be the one the next run, which finds them before rendering, asks for."""
+    repo, caches = three_environments(tmp_path), Caches(tmp_path / "cache")
+    (repo / "base" / "copy.yaml").symlink_to("../../repo/base/deploy.yaml")
+    first = validate(repo, caches)
+    assert not first.from_cache
+    assert [f.file for f in first.findings if f.rule == "symlink-out-of-bounds"] == ["base/copy.yaml"]
+    second = validate(repo, caches)
+    assert second.from_cache
+    assert second.findings == first.findings
+
+
 _RECORDING: list[list[str]] = []
 
 

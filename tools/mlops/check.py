@@ -19,6 +19,7 @@ from . import __version__
 from . import changed as changed_module
 from . import config as config_module
 from . import targets as targets_module
+from .collector import fewer_collections
 from .errors import MlopsError, UsageError
 from .findings import ExitCode, Finding, exit_code_for
 from .kustomize import find_engine
@@ -128,6 +129,7 @@ def rule_infos() -> dict[str, RuleInfo]:
             for rule in all_rules()}
 
 
+@fewer_collections()  # the caches and the report too, not only the run (collector)
 def validate_repository(request: ValidateRequest) -> Report:
     """`mlops validate`: run the pipeline on the chosen targets and render its findings."""
     if request.changed is not None and request.environments:

@@ -21,6 +21,7 @@ import yaml
 from .findings import Finding, ObjectRef, Severity
 from .kustomize import RenderResult
 from .origins import Identity, OriginIndex, identity_of
+from .readfile import read_bytes
 from .yamlsource import SourceDocument, compose_text, construct, decode_utf8, find_object, load_all_fast
 
 
@@ -195,7 +196,7 @@ class _Parsed:
         self.empty = False  # parses and holds only empty documents
         self._built: tuple[list[SourceDocument], list[Identity]] | None = None
         try:
-            text = decode_utf8(path.read_bytes(), file)
+            text = decode_utf8(read_bytes(path), file)
         except Exception:  # a finding's line is a convenience; never fail the run for it
             return
         nodes, problems = compose_text(text)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .policies.secrets import _SKIP_FOLDERS, _SUFFIXES, MAX_FILE_BYTES, Hit, scan_text
+from .readfile import read_bytes
 from .yamlsource import check_text, could_be_alias_bomb
 
 #: Folders listed but never entered: no kustomize input, credential scan or policy reads there.
@@ -176,10 +177,10 @@ def _readable_text(raw: bytes) -> str | None:
         return None
 
 
-def _read_facts(path: Path, scannable: bool, scan: bool, check_bomb: bool) -> tuple[FileFacts, str | None]:
+def _read_facts(path: str, scannable: bool, scan: bool, check_bomb: bool) -> tuple[FileFacts, str | None]:
     """The facts of one read, and the text the credential scan and the rules read (scannable files)."""
     try:
-        raw = path.read_bytes()
+        raw = read_bytes(path)
     except OSError as error:
         return FileFacts(f"!{error.strerror}", False, False), None
     sha = hashlib.sha256(raw).hexdigest()
@@ -210,6 +211,7 @@ class RepoFiles:
 
     def __init__(self, root: Path, memo: Memo | None = None, tool: str = "", eager: bool = True) -> None:
         self.root = root
+        self._root_text = str(root)
         self.tool = tool
         self._snapshot = take_snapshot(root) if eager or memo is not None else None
         self._facts: dict[str, FileFacts] = {}
@@ -274,7 +276,7 @@ class RepoFiles:
                     break
             waiting.wait()
         try:
-            facts, kept = _read_facts(self.root / rel, scannable, scan, check_bomb)
+            facts, kept = _read_facts(os.path.join(self._root_text, rel), scannable, scan, check_bomb)
             with self._lock:
                 self._facts[rel] = facts
                 if scannable:
@@ -338,7 +340,8 @@ class RepoFiles:
         for rel, state in self.snapshot.files.items():
             known = self._facts.get(rel)
             if (known is not None and max(state[1], state[2]) >= recent
-                    and _read_facts(self.root / rel, False, False, False)[0].sha256 != known.sha256):
+                    and _read_facts(os.path.join(self._root_text, rel), False, False, False)[0].sha256
+                    != known.sha256):
                 return False
         return True
 

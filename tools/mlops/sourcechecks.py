@@ -15,6 +15,7 @@ from .config import Target
 from .errors import MlopsError
 from .findings import Finding, Severity
 from .kustomization import KustomizeTree, relative
+from .readfile import read_bytes
 from .repofiles import RepoFiles
 from .yamlsource import check_text, could_be_alias_bomb, decode_utf8
 
@@ -44,7 +45,7 @@ def _file_findings(path: Path, repo_root: Path) -> list[Finding]:
     """UTF-8 and alias-bomb problems of one file (the caller fills in the environment)."""
     display = relative(path, repo_root)
     try:
-        raw = path.read_bytes()
+        raw = read_bytes(path)
     except OSError as error:
         return [Finding("yaml-syntax", Severity.ERROR, f"cannot read: {error.strerror}", file=display)]
     try:

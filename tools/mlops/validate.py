@@ -20,16 +20,15 @@ order renders happen to finish, so the output is the same on every run.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .collector import fewer_collections
 from .config import Config, Target
 from .empty_resources import empty_resources
 from .findings import Finding, SchemaCoverage, Severity, one_per_cause
@@ -87,6 +86,8 @@ class ValidationRun:
     inputs_known: bool = True
     #: a render hit the time limit: its finding says nothing about the inputs, so the run is not kept
     timed_out: bool = False
+    #: the symlink findings (also among `findings`), part of the run cache's key
+    symlinks: list[Finding] = field(default_factory=list)
 
 
 def _load(target: Target, output: str, findings: list[Finding]) -> list[Any]:
@@ -177,26 +178,7 @@ class _Policies:
         return self.findings
 
 
-@contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Python's cycle collector seldom, and never over the objects that exist when the run starts.
-
-    A run builds hundreds of thousands of objects (YAML nodes, rendered objects) that live to its
-    end and hold no garbage cycles; at the default thresholds the collector walks them again
-    every few thousand allocations, which costs a fifth of the run's CPU. Reference counting frees
-    everything else as usual.
-    """
-    before = gc.get_threshold()
-    gc.freeze()  # the imported modules: never garbage
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
-
-
-@_fewer_collections()
+@fewer_collections()
 def run_validation(config: Config, targets: list[Target], engine: Engine, store: SchemaStore,
                    policies: PolicyHook | None = None, discovered_argo: list[Manifest] | None = None,
                    writers: dict[int, list[tuple[str, SourceDocument]]] | None = None,
@@ -334,6 +316,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
         core_free.set()
         pending.close()
     policy_findings = hook.result() if hook is not None else []
+    run.symlinks = links
     run.manifests = rendered
     run.rendered.sort(key=order.index)
     findings = list(links)  # Argo CD renders nothing of a repository with one

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from .errors import UsageError
+from .readfile import read_bytes
 
 try:  # The C loader is several times faster; fall back where PyYAML was built without libyaml.
     from yaml import CSafeLoader as _SafeLoader
@@ -329,7 +330,7 @@ def load_all_fast(text: str) -> list[Any]:
 def load_file(path: Path, display: str) -> list[SourceDocument]:
     """Read, decode and load a file; every defect becomes a UsageError naming `display`."""
     try:
-        raw = path.read_bytes()
+        raw = read_bytes(path)
     except OSError as error:
         raise UsageError(f"cannot read: {error.strerror}", file=display) from None
     return load_documents(decode_utf8(raw, display), display)

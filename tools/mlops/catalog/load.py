@@ -14,6 +14,7 @@ from ..config import Config
 from ..errors import MlopsError
 from ..findings import Finding, Severity
 from ..model_monitoring import parse as parse_monitoring
+from ..readfile import read_bytes
 from ..yamlsource import SourceDocument, decode_utf8, load_documents
 from . import model as typed
 from .schema import jsonable, schema_problems, semantic_problems
@@ -102,7 +103,7 @@ def catalog_path(model: str) -> str:
 def load_model_file(root: Path, path: Path, config: Config) -> tuple[typed.Model | None, list[Finding]]:
     file = path.relative_to(root).as_posix()
     try:
-        text = decode_utf8(path.read_bytes(), file)
+        text = decode_utf8(read_bytes(path), file)
     except OSError as error:
         return None, [_finding(file, None, None, f"cannot read: {error.strerror}", "make the file readable")]
     except MlopsError as error:

@@ -1,0 +1,51 @@
+"""How often Python's cycle collector runs while a validation holds its objects.
+
+A run builds hundreds of thousands of objects (YAML nodes, rendered objects) that live to its
+end and hold no garbage cycles worth collecting: reference counting frees the rest. At the
+default thresholds the collector walks the survivors again every few thousand allocations; at
+100 models that was 426 collections taking 0.51 s, a fifth of the run's CPU. With the imported
+modules frozen and a gen-0 threshold of 50,000 it is about ten collections taking 0.08 s.
+
+The policy has to cover the whole command, not only the renders and checks: the run and render
+caches are written, and the report built, after `run_validation` returns, and with the defaults
+back in force the first full collection there walked every object of the run again (0.13 s
+after the last render of a first run, measured with `gc.callbacks`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterator
+
+#: gen-0 allocations, gen-0 collections per gen-1, gen-1 collections per full collection
+RUN_THRESHOLDS = (50_000, 20, 100)
+
+_depth = 0  # how many `fewer_collections` are open: only the outermost sets and restores
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect seldom, and never over the objects that exist when the outermost use begins.
+
+    Nested uses (the command around `run_validation`) change nothing: an inner exit that thawed
+    the frozen objects would hand the whole heap back to the next full collection.
+    """
+    global _depth
+    if _depth:
+        _depth += 1
+        try:
+            yield
+        finally:
+            _depth -= 1
+        return
+    before = gc.get_threshold()
+    gc.freeze()  # what exists now (the imported modules, the configuration) is never garbage
+    gc.set_threshold(*RUN_THRESHOLDS)
+    _depth = 1
+    try:
+        yield
+    finally:
+        _depth = 0
+        gc.set_threshold(*before)
+        gc.unfreeze()
