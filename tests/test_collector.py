@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +64,20 @@ def test_the_report_of_a_validation_is_built_under_the_policy(tmp_path: Path,
     assert "container-resources" in report.text  # the run did check the Deployment
     assert seen == [RUN_THRESHOLDS]
     assert gc.get_threshold() != RUN_THRESHOLDS
+
+
+def test_a_program_keeps_the_policy_to_its_end() -> None:
+    """`console` sets it once: no command's exit brings the defaults (and a full collection) back."""
+    program = (
+        "import gc\n"
+        "from mlops.collector import RUN_THRESHOLDS, fewer_collections, for_the_process\n"
+        "for_the_process()\n"
+        "frozen = gc.get_freeze_count()\n"
+        "with fewer_collections():\n"
+        "    pass\n"
+        "assert gc.get_threshold() == RUN_THRESHOLDS, gc.get_threshold()\n"
+        "assert gc.get_freeze_count() == frozen > 0\n"
+        "print('kept')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout.strip()) == (0, "kept"), done.stderr

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from ..manifests import Manifest
 from .base import PolicyContext, Rule, Scope, Violation
@@ -65,6 +66,7 @@ _PLATFORM_KINDS = ("DSCInitialization", "DataScienceCluster")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
 
+@lru_cache(maxsize=1024)  # asked for every object of every target; a repository has a few dozen groups
 def in_groups(group: str, groups: tuple[str, ...]) -> bool:
     return any(group == g or group.endswith("." + g) for g in groups)
 

@@ -90,16 +90,16 @@ def _owning_projects(context: PolicyContext) -> Iterator[tuple[str, App, Manifes
 
 def _check_kinds(context: PolicyContext) -> Iterator[Violation]:
     for target_name, app, project in _owning_projects(context):
-        reported: set[tuple[str, str]] = set()
+        judged: set[tuple[str, str]] = set()  # a target has hundreds of objects of a few dozen kinds
         for manifest in context.manifests.get(target_name, []):
             key = (manifest.group, manifest.kind)
-            if key in reported:
+            if key in judged:
                 continue
+            judged.add(key)
             namespaced = manifest.kind not in CLUSTER_SCOPED_KINDS
             refusal = kind_refusal(project.data, manifest.group, manifest.kind, namespaced)
             if refusal is None:
                 continue
-            reported.add(key)
             shown = f"{manifest.group or 'core'}/{manifest.kind}"
             yield Violation(
                 f"{app.label} syncs {manifest.kind} {where(manifest.namespace, manifest.name)}, but its AppProject "
@@ -115,16 +115,16 @@ def _check_namespaces(context: PolicyContext) -> Iterator[Violation]:
     for target_name, app, project in _owning_projects(context):
         target = targets.get(target_name)
         default = (target.namespace if target else None) or app.destination.get("namespace")
-        reported: set[str] = set()
+        judged: set[str] = set()  # hundreds of objects, a few namespaces
         for manifest in context.manifests.get(target_name, []):
             if manifest.kind in CLUSTER_SCOPED_KINDS:
                 continue
             namespace = manifest.namespace or default
-            if not namespace or "{{" in namespace or namespace in reported:
+            if not namespace or "{{" in namespace or namespace in judged:
                 continue
+            judged.add(namespace)
             if namespace_permitted(project.data, app.destination, namespace):
                 continue
-            reported.add(namespace)
             yield Violation(
                 f"{app.label} syncs {manifest.kind} {where(namespace, manifest.name)} into namespace {namespace}, "
                 f"which no destination of AppProject {project.name} allows on "

@@ -156,7 +156,7 @@ def _check_order(context: PolicyContext) -> Iterator[Violation]:
             continue
         isvcs = _isvcs(context, target)
         for name, pin in pins(context, target).items():
-            missing = [env.name for env in earlier if not (context.root / pin_file(env, name)).is_file()]
+            missing = [env.name for env in earlier if name not in pins(context, env)]  # pins: every pin file
             if not missing:
                 continue
             file = pin_file(target, name)

@@ -156,6 +156,14 @@ def selectors(expr: promql_parser.Expr) -> list[list[LabelMatcher]]:
     return found
 
 
+@lru_cache(maxsize=8192)
+def syntax_error(expr: str, grafana: bool = False) -> str | None:
+    """The parser's message for an invalid expression, None for a valid one; cached, because the
+    environments render the same alerts and dashboards (prod's would otherwise be parsed again
+    after its render, the last one, ends)."""
+    return parse(expr, grafana=grafana)[1]
+
+
 @lru_cache(maxsize=4096)
 def expression_selectors(expr: str, grafana: bool = False) -> tuple[tuple[LabelMatcher, ...], ...] | None:
     """The selectors of an expression (see `selectors`), or None when it does not parse; cached,
@@ -242,14 +250,14 @@ def _check_syntax(context: PolicyContext) -> Iterator[Violation]:
             for rule in prometheus_rules(manifest):
                 if "expr" not in rule.rule:
                     continue
-                _, error = parse(rule.expr)
+                error = syntax_error(rule.expr)
                 if error is not None:
                     yield Violation(
                         f"{'alert' if rule.alert else 'recording rule'} {rule.name!r} has an invalid "
                         f"expression: {error}", manifest, f"{rule.path}.expr")
         elif manifest.kind == "GrafanaDashboard":
             for query in dashboard_queries(manifest):
-                _, error = parse(query.expr, grafana=True)
+                error = syntax_error(query.expr, grafana=True)
                 if error is not None:
                     yield Violation(
                         f"panel {query.panel_title!r} query at {query.json_path} is invalid PromQL: {error}",
