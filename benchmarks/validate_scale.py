@@ -6,7 +6,8 @@ interleaved so that every figure meets the same load on the machine:
 
   floor     `kubectl kustomize` (the engine `mlops` finds) of every root `mlops validate`
             renders, as many at once as the tool runs (one per core), from this process:
-            nothing can be validated faster than it is rendered;
+            nothing can be validated faster than it is rendered (measured at the start and at
+            the end of each round, the mean of the two);
   no-cache  `mlops validate --no-cache`, as a user runs it (a new process, policies included,
             byte-compiled beforehand as an installed package is);
   cold      `mlops validate` with an empty cache folder (renders, checks, fills the caches);
@@ -131,9 +132,14 @@ def validate(repo: Path, cache: Path, *options: str) -> subprocess.CompletedProc
 
 def one_round(repo: Path, cache: Path, command: tuple[str, ...], folders: list[Path], patch: Path,
               label: str) -> dict[str, float]:
-    """Seconds of each measure, one after another under (nearly) the same load."""
-    seconds = {"floor": timed(lambda: floor(command, folders), "floor"),
-               "no-cache": timed(lambda: validate(repo, cache, "--no-cache"), "no-cache")}
+    """Seconds of each measure, one after another under (nearly) the same load.
+
+    The floor is measured before and after the others and the mean taken: on a shared machine
+    one floor alone moved by up to 40 % between rounds, and a load that changes during the round
+    then decided the ratios more than the tool did.
+    """
+    before = timed(lambda: floor(command, folders), "floor")
+    seconds = {"no-cache": timed(lambda: validate(repo, cache, "--no-cache"), "no-cache")}
     outputs: list[bytes] = []
     seconds["cold"] = timed(lambda: outputs.append(validate(repo, cache).stdout), "cold")
     seconds["warm"] = timed(lambda: outputs.append(validate(repo, cache).stdout), "warm")
@@ -143,6 +149,8 @@ def one_round(repo: Path, cache: Path, command: tuple[str, ...], folders: list[P
     patch.write_text(original + f"# {label}\n")
     seconds["one"] = timed(lambda: validate(repo, cache), "one")
     patch.write_text(original)
+    after = timed(lambda: floor(command, folders), "floor")
+    seconds.update({"floor": (before + after) / 2, "floor before": before, "floor after": after})
     return seconds
 
 
@@ -165,7 +173,8 @@ def measure(models: int, runs: int, scratch: Path) -> dict[str, list[float]]:
         ratios["floor"].append(seconds["floor"])
         for name in MEASURES:
             ratios[name].append(seconds[name] / seconds["floor"])
-        print(f"  round {round_number + 1}: floor {seconds['floor']:.2f} s, "
+        print(f"  round {round_number + 1}: floor {seconds['floor']:.2f} s "
+              f"({seconds['floor before']:.2f} and {seconds['floor after']:.2f}), "
               + ", ".join(f"{name} {seconds[name]:.2f} s" for name in MEASURES), flush=True)
         shutil.rmtree(cache, ignore_errors=True)
     return ratios

@@ -416,3 +416,24 @@ def test_a_run_with_a_render_cut_at_the_time_limit_is_not_kept(tmp_path: Path,
     second = validate(repo, caches)
     assert not second.from_cache and not second.timed_out and second.rendered == ["dev", "test", "prod"]
     assert not [f for f in second.findings if f.rule == "render"]
+
+
+def test_the_file_memo_reads_texts_as_the_credential_scan_does(tmp_path: Path) -> None:
+    """Windows and old Mac line ends, a non-UTF-8 file, an oversized one: the same texts and the same
+    hits, on the same lines, as `policies.secrets` reading the files itself."""
+    from mlops.policies import secrets
+
+    secret = b"password: Xy7#kQ2!mZ9wL4pR"
+    root = write(tmp_path / "repo", {"lf.yaml": "a: 1\n"})
+    (root / "crlf.yaml").write_bytes(b"a: 1\r\nb: 2\r\n" + secret + b"\r\n")
+    (root / "cr.yaml").write_bytes(b"a: 1\rb: 2\r\r" + secret + b"\r")
+    (root / "mixed.json").write_bytes(b'{"a": 1,\r\n"b": 2\n}\r' + secret + b"\n")
+    (root / "latin1.yaml").write_bytes(b"name: caf\xe9\n" + secret + b"\n")
+    (root / "big.yaml").write_bytes(secret + b"\n" + b"# filler\n" * (secrets.MAX_FILE_BYTES // 9 + 1))
+    files = repofiles.RepoFiles(root, eager=False)
+    expected = secrets.read_repository_texts(root)
+    assert [(name, text) for _, name, text in files.texts()] == [(name, text) for _, name, text in expected]
+    hits = sorted((name, line, what) for name, line, what, _ in files.credential_hits())
+    assert hits == sorted((name, line, what) for _, name, text in expected for line, what, _ in secrets.scan_text(text))
+    assert hits == [("cr.yaml", 4, "a password or token value"), ("crlf.yaml", 3, "a password or token value"),
+                    ("mixed.json", 4, "a password or token value")]

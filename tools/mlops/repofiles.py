@@ -167,14 +167,11 @@ def _scannable(rel: str) -> bool:
     return name.endswith(_SUFFIXES) and all(_scannable_folder(folder) for folder in folders)
 
 
-def _readable_text(raw: bytes) -> str | None:
+def _readable_text(decoded: str, size: int) -> str | None:
     """The text as the credential scan has always read files: UTF-8, universal newlines, small ones only."""
-    if len(raw) > MAX_FILE_BYTES:
+    if size > MAX_FILE_BYTES:
         return None
-    try:
-        return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-    except UnicodeDecodeError:
-        return None
+    return decoded.replace("\r\n", "\n").replace("\r", "\n") if "\r" in decoded else decoded
 
 
 def _read_facts(path: str, scannable: bool, scan: bool, check_bomb: bool) -> tuple[FileFacts, str | None]:
@@ -192,7 +189,7 @@ def _read_facts(path: str, scannable: bool, scan: bool, check_bomb: bool) -> tup
     alias_bomb = None
     if check_bomb:
         alias_bomb = maybe_bomb and any(problem.rule == "yaml-alias-bomb" for problem in check_text(decoded))
-    text = _readable_text(raw) if scannable else None
+    text = _readable_text(decoded, len(raw)) if scannable else None
     hits = None
     if scannable and scan:
         hits = tuple(scan_text(text)) if text is not None else ()

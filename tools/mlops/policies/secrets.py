@@ -69,6 +69,8 @@ _NEEDS: list[tuple[str, ...]] = [
     ("xox",), ("aiza",), ("private key",), ("eyj",),
     ("passw", "secret", "token", "api_key", "apikey", "access_key", "accesskey"),
 ]
+_NEED_WORDS = tuple(sorted({word for needs in _NEEDS for word in needs}))
+_NEED_SETS = [frozenset(needs) for needs in _NEEDS]
 
 
 def scan_text(text: str) -> Iterator[tuple[int, str, str]]:
@@ -95,13 +97,17 @@ def scan_text(text: str) -> Iterator[tuple[int, str, str]]:
         if not candidates or candidates[-1] != line_number:
             candidates.append(line_number)
     lines = text.split("\n")
+    every = range(len(PATTERNS))
     for index in candidates:
         line = lines[index]
         # (?i) also matches a few non-ASCII letters (the long s, the Kelvin sign): try every pattern there
-        lowered_line = line.lower() if line.isascii() else None
-        for (what, pattern), needs in zip(PATTERNS, _NEEDS, strict=True):
-            if lowered_line is not None and not any(word in lowered_line for word in needs):
-                continue
+        tried: Iterable[int] = every
+        if line.isascii():
+            lowered_line = line.lower()
+            present = {word for word in _NEED_WORDS if word in lowered_line}  # each word looked for once
+            tried = [number for number in every if not _NEED_SETS[number].isdisjoint(present)]
+        for number in tried:
+            what, pattern = PATTERNS[number]
             found = pattern.search(line)
             if found is None:
                 continue
