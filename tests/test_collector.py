@@ -5,13 +5,14 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mlops.check import SchemaOptions, ValidateRequest, validate_repository
-from mlops.collector import RUN_THRESHOLDS, fewer_collections
+from mlops.collector import RUN_THRESHOLDS, fewer_collections, keep_until_exit
 from mlops.report import render as render_report
 from repo_builder import DEPLOYMENT, write
 
@@ -78,6 +79,31 @@ def test_a_program_keeps_the_policy_to_its_end() -> None:
         "assert gc.get_threshold() == RUN_THRESHOLDS, gc.get_threshold()\n"
         "assert gc.get_freeze_count() == frozen > 0\n"
         "print('kept')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout.strip()) == (0, "kept"), done.stderr
+
+
+def test_only_the_program_leaves_objects_to_the_operating_system() -> None:
+    """A test or library caller frees what it drops; the program keeps it referenced until `os._exit`."""
+    class Run:
+        pass
+
+    dropped = Run()
+    watched = weakref.ref(dropped)
+    keep_until_exit(dropped)
+    del dropped
+    assert watched() is None  # no `for_the_process` here: nothing was kept
+    program = (
+        "import weakref\n"
+        "from mlops.collector import for_the_process, keep_until_exit\n"
+        "class Run: pass\n"
+        "for_the_process()\n"
+        "run = Run()\n"
+        "watched = weakref.ref(run)\n"
+        "keep_until_exit(run)\n"
+        "del run\n"
+        "print('kept' if watched() is not None else 'freed')\n"
     )
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=False)
     assert (done.returncode, done.stdout.strip()) == (0, "kept"), done.stderr

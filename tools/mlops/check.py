@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
+from . import __version__, collector
 from . import changed as changed_module
 from . import config as config_module
 from . import targets as targets_module
@@ -165,6 +165,7 @@ def validate_repository(request: ValidateRequest) -> Report:
         coverage=run.coverage,
         color=request.output_format == "text" and request.color,
     )
+    collector.keep_until_exit(run, store, cfg, discovery)  # freed by the OS at exit, not one by one now
     return Report(render_report(run.findings, request.output_format, context),
                   exit_code_for(run.findings, strict=request.strict),
                   [f"mlops: warning: {warning}" for warning in dict.fromkeys(run.warnings)])

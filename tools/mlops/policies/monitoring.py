@@ -23,7 +23,7 @@ from typing import Any
 from ..manifests import Manifest
 from .base import PolicyContext, Rule, Scope, Violation
 from .grafana import dashboard_model, template_variables
-from .objects import dig, namespace_of, selector_matches
+from .objects import dig, first_named, namespace_of, selector_matches
 from .promql import STRING_PLACEHOLDER, LabelMatcher, dashboard_queries, expression_selectors, prometheus_rules
 
 MONITORING_GROUP = "monitoring.coreos.com"
@@ -65,11 +65,7 @@ PROMETHEUS_PATH = "prometheus.io/path"
 def runtime_of(isvc: Manifest, objects: list[Manifest]) -> Manifest | None:
     """The ServingRuntime of the same namespace that an InferenceService names, if rendered."""
     runtime = dig(isvc.data, "spec", "predictor", "model", "runtime")
-    for candidate in objects:
-        if (candidate.kind == "ServingRuntime" and candidate.name == runtime
-                and candidate.namespace == isvc.namespace):
-            return candidate
-    return None
+    return first_named(objects, "ServingRuntime", isvc.namespace, runtime)
 
 
 def controller_scrapes(runtime: Manifest | None) -> bool:
@@ -316,19 +312,18 @@ def variable_includes(variable: dict[str, Any], who: Identity) -> bool:
 
 
 def _check_dashboard(context: PolicyContext) -> Iterator[Violation]:
+    # (variables, query texts) of each dashboard, read once per target and not once per model
+    boards: dict[str | None, list[tuple[list[dict[str, Any]], list[str]]]] = {}
     for isvc in _isvcs(context):
         who = identity(context, isvc)
-        covered = False
-        for manifest in context.manifests.get(isvc.environment, []):
-            if manifest.kind != "GrafanaDashboard":
-                continue
-            model, _ = dashboard_model(manifest)
-            if model is None:
-                continue
-            if any(variable_includes(variable, who) for variable in template_variables(model)) or any(
-                    expr_selects(query.expr, who, grafana=True) for query in dashboard_queries(manifest)):
-                covered = True
-                break
+        if isvc.environment not in boards:
+            boards[isvc.environment] = [
+                (template_variables(model), [query.expr for query in dashboard_queries(manifest)])
+                for manifest in context.manifests.get(isvc.environment, []) if manifest.kind == "GrafanaDashboard"
+                for model in [dashboard_model(manifest)[0]] if model is not None]
+        covered = any(any(variable_includes(variable, who) for variable in variables)
+                      or any(expr_selects(expr, who, grafana=True) for expr in queries)
+                      for variables, queries in boards[isvc.environment])
         if not covered:
             yield Violation(f"InferenceService {isvc.name} is on no GrafanaDashboard of {isvc.environment} "
                             f"(no `model` variable lists {isvc.name} and no panel query selects it)",
