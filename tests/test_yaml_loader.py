@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mlops.yamlsource import FastLoader, load_all_fast
+from mlops.yamlsource import FastLoader, check_text, load_all_fast
 
 DOCUMENTS = [
     "a: 1\nb: '1'\nc: \"1\"\nd: !!str 1\ne: ! 1\nf: 0644\ng: yes\nh: ~\ni:\nj: 1.5\nk: 2024-01-02\n",
@@ -58,3 +58,16 @@ def test_rendered_documents_are_what_safe_load_gives() -> None:
 def test_no_path_resolver_is_registered() -> None:
     """The composer hooks do nothing: right only while no path resolver exists for the loader."""
     assert not FastLoader.yaml_path_resolvers
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a: 1\nb:\n  c: 1\n  d: 2\n  c: 3\n  d: 4\na: 5\n", [("'a'", 1, 7), ("'c'", 3, 5), ("'d'", 4, 6)]),
+    ("x: &x {k: 1, k: 2}\ny: *x\nz: [*x, *x]\n", [("'k'", 1, 1)]),  # a shared mapping is reported once
+    ("<<: {a: 1}\n<<: {b: 2}\nc: 1\n", []),  # repeated merge keys are not duplicates
+    ("- {a: 1, b: 2}\n- [{b: 1, b: 2}]\n", [("'b'", 2, 2)]),
+    ("one: 1\ntwo: 2\n", []),
+])
+def test_duplicate_keys_are_found_at_their_lines(text: str, expected: list[tuple[str, int, int]]) -> None:
+    found = [problem for problem in check_text(text) if problem.rule == "yaml-duplicate-key"]
+    assert sorted((problem.message.split()[1], int(problem.message.rstrip(")").split()[-1]), problem.line)
+                  for problem in found) == sorted(expected)
