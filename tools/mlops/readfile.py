@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 
-_CLOSE_ON_EXEC = getattr(os, "O_CLOEXEC", 0)  # a kustomize started meanwhile must not inherit it
+#: not inherited by a kustomize started meanwhile; on Windows, bytes as they are (no newline
+#: translation, no end at Ctrl-Z), as `open(path, "rb")` reads them
+_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _CHUNK = 1 << 20
 
 
@@ -21,7 +23,7 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
     The first read asks for one byte more than `fstat` reported, and reading goes on until the
     end of the file: a file that grows or shrinks meanwhile is read as it is, not as it was.
     """
-    descriptor = os.open(path, os.O_RDONLY | _CLOSE_ON_EXEC)
+    descriptor = os.open(path, _FLAGS)
     try:
         first = os.read(descriptor, os.fstat(descriptor).st_size + 1)
         more = os.read(descriptor, _CHUNK) if first else b""
