@@ -284,7 +284,6 @@ def load_documents(text: str, file: str) -> list[SourceDocument]:
 
 
 _constructors = threading.local()
-_STR, _MAP, _SEQ = _STR_TAG, _MAP_TAG, _SEQ_TAG
 #: scalar tags whose SafeConstructor method is a plain function of the node (no state, no generator)
 _SCALARS = {tag: method for tag, method in yaml.constructor.SafeConstructor.yaml_constructors.items()
             if tag in {"tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
@@ -300,7 +299,7 @@ def _build(node: yaml.Node, seen: dict[int, Any]) -> Any:
     """What SafeConstructor builds for plain mappings, sequences and scalars, without its machinery."""
     kind = node.__class__
     if kind is yaml.ScalarNode:
-        if node.tag == _STR:
+        if node.tag == _STR_TAG:
             return node.value
         method = _SCALARS.get(node.tag)
         if method is None:
@@ -309,7 +308,7 @@ def _build(node: yaml.Node, seen: dict[int, Any]) -> Any:
     known = seen.get(id(node))
     if known is not None:
         return known  # an alias: the very object its anchor built, as PyYAML gives it
-    if kind is yaml.MappingNode and node.tag == _MAP:
+    if kind is yaml.MappingNode and node.tag == _MAP_TAG:
         mapping: dict[Any, Any] = {}
         seen[id(node)] = mapping
         for key_node, value_node in node.value:
@@ -320,7 +319,7 @@ def _build(node: yaml.Node, seen: dict[int, Any]) -> Any:
             except TypeError:  # an unhashable key: PyYAML's own error message
                 raise _Unusual from None
         return mapping
-    if kind is yaml.SequenceNode and node.tag == _SEQ:
+    if kind is yaml.SequenceNode and node.tag == _SEQ_TAG:
         items: list[Any] = []
         seen[id(node)] = items
         items.extend(_build(item, seen) for item in node.value)

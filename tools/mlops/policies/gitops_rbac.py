@@ -184,21 +184,20 @@ def _check_controller_rbac(context: PolicyContext) -> Iterator[Violation]:
                 _controller_grants(everything, controller_account(argocd_namespace), argocd_namespace))
         managed, grants = instances[argocd_namespace]
         # whether the controller may write it depends only on these: hundreds of objects, a few dozen answers
-        writable: dict[tuple[str, str, str | None], bool] = {}
+        writable: dict[tuple[str, str, str | None], bool] = {}  # (group, kind, namespace)
         for manifest in context.manifests.get(target_name, []):
             if str(manifest.annotations.get(LOCAL_CONFIG, "")).lower() == "true":
                 continue  # read by kustomize, never applied
             cluster_scoped = manifest.kind in CLUSTER_SCOPED_KINDS
             namespace = None if cluster_scoped else namespace_of(context, manifest)
+            resource = plural(manifest.kind)
             key = (manifest.group, manifest.kind, namespace)
             if key not in writable:
-                resource = plural(manifest.kind)
                 writable[key] = ((namespace in managed and not cluster_scoped)
                                  or _writable_by_default(manifest.group, resource)
                                  or any(grant.allows(manifest.group, resource, namespace) for grant in grants))
             if not writable[key]:
-                missing.setdefault((argocd_namespace, manifest.group, plural(manifest.kind), namespace),
-                                   []).append(manifest)
+                missing.setdefault((argocd_namespace, manifest.group, resource, namespace), []).append(manifest)
     for (argocd_namespace, group, resource, namespace), manifests in missing.items():
         yield _violation(argocd_namespace, group, resource, namespace, manifests)
 
