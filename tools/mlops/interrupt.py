@@ -13,8 +13,14 @@ commands that change something (`promote`, `rollback`, `model add-version --pull
   reviewers, and every clean-up) runs in `shielded()`: the signal is honoured after it, by the
   next `check()`, or not at all once the work is complete.
 
-A second signal never interrupts the clean-up of the first. Outside these commands (and in any
-thread but the main one) nothing is installed and `check()` never raises.
+A second signal never interrupts the clean-up of the first. In any thread but the main one
+nothing is installed and `check()` never raises.
+
+Every other command changes nothing, so it may end at once: `ending_at_once()` (installed for
+every command by the CLI's edge handler) makes a signal end the child processes that run
+(`children.stop_all`: the renders, which take minutes at 1,000 models) and raise `StopRequested`
+wherever the main thread is. Python itself does that for SIGINT only, and leaves the renders
+running; SIGTERM and SIGHUP would end the process without its clean-up and leave them running too.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 
+from . import children
 from .errors import MlopsError
 from .findings import ExitCode
 
@@ -41,6 +48,19 @@ class Interrupted(MlopsError):
     def __init__(self, signum: int, message: str | None = None) -> None:
         self.signum = signum
         super().__init__(message or f"interrupted by {signal_name(signum)}; nothing was changed")
+
+
+class StopRequested(BaseException):
+    """A signal ended a command that changes nothing (exit 3), at whatever point it had reached.
+
+    A BaseException, as KeyboardInterrupt is: the handler raises it wherever the main thread is,
+    also inside an `except Exception` that guards a best-effort step, which must not take it for
+    that step's failure and go on.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"interrupted by {signal_name(signum)}; nothing was changed")
 
 
 def signal_name(signum: int) -> str:
@@ -144,3 +164,38 @@ def safe_points_of_a_command() -> Iterator[None]:
     if late is not None:
         print(f"mlops: warning: {signal_name(late)} arrived while the work was being completed; it was completed first",
               file=sys.stderr)
+
+
+_ending: dict[str, int] = {}  # the signal that is ending the command, once one came
+
+
+def _end_now(signum: int, frame: FrameType | None) -> None:
+    children.stop_all()
+    if _ending:
+        return  # a second signal: the clean-up of the first runs to its end
+    _ending["signal"] = signum
+    raise StopRequested(signum)
+
+
+@contextmanager
+def ending_at_once() -> Iterator[None]:
+    """For the life of one command: a signal ends its child processes and raises `StopRequested`.
+
+    A signal the process started with ignored stays ignored (a job a shell put in the background
+    ignores SIGINT, and `nohup` SIGHUP): that was the user's choice. `stopping_at_safe_points`,
+    inside, takes over for the part of a command that changes something.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in SIGNALS}
+    for signum, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(signum, _end_now)
+    _ending.clear()
+    children.reset()
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

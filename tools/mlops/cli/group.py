@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .. import __version__, collector
+from .. import __version__, collector, interrupt
 from ..check import SchemaOptions
 from ..errors import MlopsError
 from ..findings import ExitCode
@@ -32,8 +32,9 @@ EPILOG_EXIT = "Exit codes: 0 ok, 1 findings, 2 bad usage or input, 3 an outside 
 def handle_errors(command: F) -> F:
     """The one edge handler: every failure is one line on stderr and an exit code, never a traceback.
 
-    An `MlopsError` says what to fix; Ctrl-C outside a command that changes something is
-    "interrupted" (exit 3); anything else is a bug in mlops, reported in one line (exit 3) after
+    An `MlopsError` says what to fix; a signal (SIGINT, SIGTERM, SIGHUP) outside the part of a
+    command that changes something ends its renders and the command at once, "interrupted"
+    (exit 3, `interrupt.ending_at_once`); anything else is a bug in mlops, reported in one line (exit 3) after
     the undo paths, which run on any exception, have put everything back; `mlops --debug` prints
     its traceback as well, for the bug report.
     """
@@ -41,7 +42,11 @@ def handle_errors(command: F) -> F:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            with interrupt.ending_at_once():
+                return command(*args, **kwargs)
+        except interrupt.StopRequested as stop:
+            click.echo(f"mlops: {stop}", err=True)
+            sys.exit(int(ExitCode.OUTSIDE_FAILURE))
         except MlopsError as error:
             click.echo(f"mlops: {error.one_line()}", err=True)
             sys.exit(int(error.exit_code))

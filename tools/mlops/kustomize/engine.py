@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import children
 from ..errors import OutsideError, UsageError
 
 RENDER_TIMEOUT_SECONDS = 300
@@ -46,7 +47,8 @@ class RenderResult:
     folder: Path
     output: str
     error: str | None
-    #: the render was cut at the time limit: a fact of this machine and moment, not of the inputs
+    #: the render was cut short (the time limit, or a stop request): a fact of this machine and
+    #: moment, not of the inputs
     timed_out: bool = False
 
 
@@ -103,18 +105,19 @@ def _run(engine: Engine, folder: Path, options: tuple[str, ...] = ()) -> RenderR
     timeout = engine.timeout
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
         try:
-            completed = subprocess.run([*engine.command, *options, str(folder)], stdout=stdout, stderr=stderr,
-                                       timeout=timeout, check=False)
+            code = children.run([*engine.command, *options, str(folder)], stdout, stderr, timeout)
         except subprocess.TimeoutExpired:
             return RenderResult(folder, "", f"kustomize did not finish in {timeout:g} s (the limit is "
                                             f"{RENDER_TIMEOUT_VARIABLE}, in seconds; 0: none)", timed_out=True)
+        except children.Stopped:
+            return RenderResult(folder, "", "the render was stopped: mlops was interrupted", timed_out=True)
         except OSError as error:
             raise OutsideError(f"cannot run {engine.description}: {error.strerror}") from None
         stdout.seek(0)
         output = _text(stdout.read())
-        if completed.returncode != 0:
+        if code != 0:
             stderr.seek(0)
-            message = " ".join(_text(stderr.read()).split()) or f"exit code {completed.returncode}"
+            message = " ".join(_text(stderr.read()).split()) or f"exit code {code}"
             return RenderResult(folder, output, message.removeprefix("error: "))
     return RenderResult(folder, output, None)
 
@@ -155,10 +158,12 @@ def engine_version(engine: Engine) -> str:
     command = [engine.command[0], "version"]
     if engine.command[1:] == ("kustomize",):
         command.append("--client")
-    try:
-        completed = subprocess.run(command, capture_output=True, timeout=VERSION_TIMEOUT_SECONDS, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    if completed.returncode != 0:
-        return ""
-    return " ".join(completed.stdout.decode("utf-8", "replace").split())
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        try:
+            code = children.run(command, stdout, stderr, VERSION_TIMEOUT_SECONDS)
+        except (OSError, subprocess.TimeoutExpired, children.Stopped):
+            return ""
+        if code != 0:
+            return ""
+        stdout.seek(0)
+        return " ".join(stdout.read().decode("utf-8", "replace").split())

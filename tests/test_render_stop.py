@@ -1,0 +1,174 @@
+"""A signal or the time limit ends a render with everything it started, and `mlops` at once.
+
+`$KUSTOMIZE` here is a wrapper that starts a grandchild (`sleep`) and waits for it, as a wrapper
+around a real kustomize would: ending the wrapper alone would leave the grandchild running. Each
+wrapper writes its own process id and its grandchild's; afterwards none of them may still run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import mlops
+from mlops import children
+from mlops.kustomize import find_engine, render
+from repo_builder import simple_repo
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+
+WAIT_SECONDS = 60
+DEPLOYMENT = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+
+
+def wrapper(folder: Path, flags: Path, *, version_too: bool = False) -> Path:
+    """A `$KUSTOMIZE` whose build records its group, starts `sleep 600` in it and waits for it.
+
+    `version_too`: `kustomize version` (asked for the render cache's key) does so as well.
+    """
+    path = folder / "kustomize-wrapper"
+    answer = "" if version_too else '[ "$1" = version ] && exec echo v5.7.1\n'
+    path.write_text(f'#!/bin/sh\n{answer}echo $$ > "{flags}/group-$$"\n'
+                    f'sleep 600 &\necho $! > "{flags}/sleep-$!"\nmkdir "{flags}/reached" 2>/dev/null\nwait\n',
+                    encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+def held_until_released(folder: Path, flags: Path) -> Path:
+    """A `$KUSTOMIZE` that waits for the test's `release` file, then renders."""
+    path = folder / "kustomize-held"
+    kubectl = Path(sys.executable).parent / "kubectl"
+    path.write_text(f'#!/bin/sh\nmkdir "{flags}/reached" 2>/dev/null\n'
+                    f'while [ ! -e "{flags}/release" ]; do sleep 0.02; done\nexec "{kubectl}" kustomize "$2"\n',
+                    encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+def running(pid: int) -> bool:
+    """The process runs (a zombie has ended: only its parent has not reaped it yet)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def all_ended(flags: Path) -> bool:
+    """True once every wrapper and every `sleep` it started has ended (after the grace period's SIGKILL)."""
+    pids = [int(path.read_text()) for path in [*flags.glob("group-*"), *flags.glob("sleep-*")]]
+    assert pids, "no render started"
+    deadline = time.monotonic() + children.GRACE_SECONDS + 10
+    while any(running(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def start_validate(repo: Path, tmp_path: Path, engine: Path, ignored: tuple[int, ...] = ()) -> subprocess.Popen[str]:
+    (tmp_path / "tmp").mkdir()
+    environment = {**os.environ, "KUSTOMIZE": str(engine), "MLOPS_CACHE_DIR": str(tmp_path / "cache"),
+                   "TMPDIR": str(tmp_path / "tmp"), "MLOPS_RENDER_TIMEOUT": "0",
+                   "PYTHONPATH": os.pathsep.join([str(Path(mlops.__file__).parents[1]),
+                                                  os.environ.get("PYTHONPATH", "")])}
+
+    def as_a_terminal_starts_it() -> None:  # a test runner's worker may ignore SIGINT: `mlops` would inherit that
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN if signum in ignored else signal.SIG_DFL)
+
+    return subprocess.Popen([sys.executable, "-m", "mlops", "validate", "--repo", str(repo)], env=environment,
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=as_a_terminal_starts_it)
+
+
+def wait_until(path: Path, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            stdout, stderr = process.communicate()
+            pytest.fail(f"no render started (exit {process.returncode}):\n{stdout}\n{stderr}")
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize(("signum", "version_too"), [(signal.SIGTERM, False), (signal.SIGINT, False),
+                                                   (signal.SIGHUP, False), (signal.SIGTERM, True)],
+                         ids=["SIGTERM", "SIGINT", "SIGHUP", "SIGTERM-while-asking-the-version"])
+def test_a_signal_ends_validate_and_every_render_it_started(tmp_path: Path, signum: signal.Signals,
+                                                           version_too: bool) -> None:
+    repo = simple_repo(tmp_path / "repo", {"web.yaml": DEPLOYMENT}, environments=("dev", "test", "prod"))
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    process = start_validate(repo, tmp_path, wrapper(tmp_path, flags, version_too=version_too))
+    try:
+        wait_until(flags / "reached", process)
+        process.send_signal(signum)  # to `mlops` alone, as a CI runner or `timeout` sends it
+        _, stderr = process.communicate(timeout=WAIT_SECONDS)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 3, stderr
+    assert stderr.splitlines() == [f"mlops: interrupted by {signum.name}; nothing was changed"]
+    assert all_ended(flags), "a render's process was left running"
+    assert list((tmp_path / "tmp").iterdir()) == []  # the renders' output files went with them
+    assert not [path for path in (tmp_path / "cache").rglob(".tmp-*")]
+
+
+def test_a_signal_the_process_started_with_ignored_stays_ignored(tmp_path: Path) -> None:
+    """`nohup mlops validate`: SIGHUP was the user's choice to ignore; the run goes on to its end."""
+    repo = simple_repo(tmp_path / "repo", {"web.yaml": DEPLOYMENT})
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    process = start_validate(repo, tmp_path, held_until_released(tmp_path, flags), ignored=(signal.SIGHUP,))
+    try:
+        wait_until(flags / "reached", process)
+        process.send_signal(signal.SIGHUP)
+        time.sleep(0.2)  # time for a handler, had one been installed, to end the render
+        (flags / "release").touch()
+        stdout, stderr = process.communicate(timeout=WAIT_SECONDS)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stdout + stderr
+
+
+def test_the_time_limit_ends_what_the_render_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "kustomization.yaml").write_text("resources: []\n")
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    monkeypatch.setenv("KUSTOMIZE", str(wrapper(tmp_path, flags)))
+    monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "0.5")
+    result = render(find_engine(), tmp_path / "root")
+    assert result.timed_out and result.error is not None and "did not finish in 0.5 s" in result.error
+    assert all_ended(flags), "the wrapper's child outlived the time limit"
+
+
+def test_after_a_stop_request_no_render_starts_until_the_next_command(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "kustomization.yaml").write_text("resources: []\n")
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    engine = tmp_path / "kustomize-echo"
+    engine.write_text(f'#!/bin/sh\necho $$ > "{flags}/group-$$"\necho "{{}}"\n', encoding="utf-8")
+    engine.chmod(0o755)
+    monkeypatch.setenv("KUSTOMIZE", str(engine))
+    try:
+        children.stop_all()
+        stopped = render(find_engine(), tmp_path / "root")
+    finally:
+        children.reset()
+    assert stopped.error is not None and "stopped" in stopped.error and list(flags.glob("group-*")) == []
+    result = render(find_engine(), tmp_path / "root")
+    assert result.error is None and result.output == "{}\n" and len(list(flags.glob("group-*"))) == 1

@@ -1,0 +1,128 @@
+"""Child processes that a stop request or a time limit ends at once, with everything they started.
+
+A render is one kustomize process, but `$KUSTOMIZE` may be a wrapper script whose kustomize is a
+grandchild; killing the direct child alone leaves that grandchild running (and rendering for
+minutes at 1,000 models) after `mlops` has gone. So on POSIX each child leads a process group of
+its own and is ended by signalling the group: SIGTERM first, so that a wrapper may clean up,
+then SIGKILL for whatever is left after `GRACE_SECONDS`.
+
+The child is waited for without being reaped (`waitid` with `WNOWAIT`) until its group has been
+dealt with: while the leader is an unreaped zombie its id cannot be given to another process, so
+the group id that is signalled can only be this child's.
+
+Its own group also means that Ctrl-C in a terminal reaches `mlops` alone; its handler
+(`interrupt.ending_at_once`) calls `stop_all`, which ends every group started here and refuses
+new ones. A supervisor that signals only the `mlops` process (a CI runner, `timeout`, systemd)
+gets the same prompt end.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from typing import IO
+
+#: How long a signalled group has to end on SIGTERM before SIGKILL ends it.
+GRACE_SECONDS = 2.0
+_GROUPS = os.name == "posix" and hasattr(os, "waitid")
+
+_lock = threading.RLock()  # re-entrant: the signal handler may run in the main thread while it holds it
+_live: dict[subprocess.Popen[bytes], bool] = {}  # child -> it is being ended
+_stopping = False
+
+
+class Stopped(Exception):
+    """`stop_all` was called: the child was ended, or never started; its output means nothing."""
+
+
+def run(command: list[str], stdout: IO[bytes], stderr: IO[bytes], timeout: float | None) -> int:
+    """Run `command` to its end and return its exit code.
+
+    Raises `subprocess.TimeoutExpired` when `timeout` passed (the group is ended first),
+    `Stopped` when `stop_all` ended it or came before it could start, and `OSError` when it
+    cannot start. Whatever interrupts the wait (a signal handler's exception in the main thread)
+    ends the group before it propagates.
+    """
+    with _lock:
+        if _stopping:
+            raise Stopped
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                                   process_group=0 if _GROUPS else None)
+        _live[process] = False
+    timer = threading.Timer(timeout, _end, args=(process,)) if timeout is not None else None
+    try:
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
+        _wait_unreaped(process)
+    except BaseException:
+        _end(process)
+        _wait_unreaped(process)
+        raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+        with _lock:
+            ended = _live.pop(process)
+            if ended:
+                _signal(process, signal.SIGKILL)  # what the leader left: still its group, as it is unreaped
+            process.wait()
+    if not ended:
+        return process.returncode
+    if _stopping:
+        raise Stopped
+    raise subprocess.TimeoutExpired(command, timeout or 0.0)
+
+
+def stop_all() -> None:
+    """End every child `run` started and refuse new ones. Safe in a signal handler: it never waits."""
+    global _stopping
+    with _lock:
+        _stopping = True
+        for process in list(_live):
+            _end(process)
+
+
+def reset() -> None:
+    """Allow children again: the next command of the same process (a test's second run) may render."""
+    global _stopping
+    with _lock:
+        _stopping = False
+
+
+def _wait_unreaped(process: subprocess.Popen[bytes]) -> None:
+    if _GROUPS:
+        os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+    else:
+        process.wait()
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the child's group now, SIGKILL to what is left of it after `GRACE_SECONDS`."""
+    with _lock:
+        if process not in _live or _live[process]:
+            return
+        _live[process] = True
+        _signal(process, signal.SIGTERM)
+    killer = threading.Timer(GRACE_SECONDS, _kill_if_running, args=(process,))
+    killer.daemon = True
+    killer.start()
+
+
+def _kill_if_running(process: subprocess.Popen[bytes]) -> None:
+    with _lock:
+        if process in _live:  # not yet reaped: the group id is still this child's
+            _signal(process, signal.SIGKILL)
+
+
+def _signal(process: subprocess.Popen[bytes], signum: int) -> None:
+    """Signal the child's group (POSIX) or the child (elsewhere); a group that has gone is fine."""
+    try:
+        if _GROUPS:
+            os.killpg(process.pid, signum)
+        elif process.returncode is None:
+            process.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
