@@ -129,9 +129,12 @@ class Harness:
                             encoding="utf-8")
             hook.chmod(0o755)
 
-    def run(self, args: list[str], signals: list[int], *, group: bool = False,
-            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        """Start `mlops ARGS`, wait for the armed step, send `signals`, let the step go on, wait for the end."""
+    def run(self, args: list[str], signals: list[int], *, group: bool = False, stdin: str | None = None,
+            release: bool = True) -> subprocess.CompletedProcess[str]:
+        """Start `mlops ARGS`, wait for the armed step, send `signals`, let the step go on, wait for the end.
+
+        `release=False` never lets the step go on: only the signal may end it.
+        """
         source = self.flags / "stdin"
         source.write_text(stdin or "", encoding="utf-8")
         with source.open(encoding="utf-8") as stdin_file:
@@ -151,7 +154,8 @@ class Harness:
                 else:
                     process.send_signal(signum)
                 time.sleep(0.1)
-            self._release()
+            if release:
+                self._release()
             stdout, stderr = process.communicate(timeout=WAIT_SECONDS)
         finally:
             if process.poll() is None:
@@ -254,6 +258,17 @@ def test_comment(harness: Harness, workspace: tuple[Path, Path], step: Step, sig
         assert result.stderr.strip() == f"mlops: interrupted by {signal.Signals(signum).name}; nothing was changed"
         assert harness.github.comments == {}
     assert list(harness.tmp.iterdir()) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_ends_the_render_of_a_promotion_at_once(harness: Harness, workspace: tuple[Path, Path],  # noqa: F811
+                                                       signum: int) -> None:
+    """The render would never end by itself: the signal ends it, and the promotion is undone."""
+    clone, remote = workspace
+    before = fingerprint(clone, remote)
+    harness.arm(RENDER)
+    result = harness.run(promote_args(clone), [signum], release=False)
+    assert_as_it_was(result, before, harness, remote, signal.Signals(signum).name)
 
 
 def test_a_second_signal_does_not_cut_the_undo_short(harness: Harness, workspace: tuple[Path, Path]) -> None:  # noqa: F811

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__, collector
+from . import __version__, collector, interrupt
 from . import changed as changed_module
 from . import config as config_module
 from . import targets as targets_module
@@ -177,9 +177,11 @@ def validator(options: SchemaOptions) -> Callable[[config_module.Config, config_
     def validate_target(cfg: config_module.Config, target: config_module.Target) -> list[Finding]:
         store = schema_store(cfg, options.locations, options.kubernetes_version, options.offline)
         try:
-            return run_validation(cfg, [target], find_engine(), store, policies=run_policies).findings
+            findings = run_validation(cfg, [target], find_engine(), store, policies=run_policies).findings
         finally:
             store.lookup.close()
+        interrupt.check()  # a signal ends the renders: their failures are not findings of the tree
+        return findings
 
     return validate_target
 

@@ -8,6 +8,8 @@ commands that change something (`promote`, `rollback`, `model add-version --pull
 
 - every git command and GitHub request first calls `check()`, which raises `Interrupted` when a
   signal came, so the work stops between two steps and the usual undo runs;
+- renders in flight are ended at once (`children.stop_all`), and whoever waited for them calls
+  `check()` before it looks at what they printed;
 - a wait that may be cut short at once (a GitHub read, a `git fetch`) runs in `cut_short()`;
 - what must not be cut in half (the push, opening the pull request with its labels and
   reviewers, and every clean-up) runs in `shielded()`: the signal is honoured after it, by the
@@ -85,6 +87,9 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     if _state.received is not None:
         return  # a second signal: the clean-up of the first runs to its end
     _state.received = signum
+    # A render changes nothing and its result is no longer wanted: end it now (its caller's next
+    # `check()` stops the command) rather than minutes later at 1,000 models.
+    children.stop_all()
     if _state.raising and _state.shield == 0:
         _state.raising = False
         raise Interrupted(signum)

@@ -82,6 +82,7 @@ def diff_environments(repo: Path | None, environments: tuple[str, ...], base: st
         with interrupt.safe_points_of_a_command(), Git(cfg.root).snapshot(base) as snapshot:
             relative_root = cfg.root.relative_to(Git(cfg.root).toplevel())
             old, new = render_many(engine, [snapshot / relative_root / target.path, cfg.root / target.path])
+            interrupt.check()  # a signal ends the renders: their errors are not the repository's
         labels = (base, "working tree")
         heading = f"{target.name}: {base} → working tree"
     else:
