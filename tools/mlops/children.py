@@ -27,6 +27,8 @@ from typing import IO
 #: How long a signalled group has to end on SIGTERM before SIGKILL ends it.
 GRACE_SECONDS = 2.0
 _GROUPS = os.name == "posix" and hasattr(os, "waitid")
+#: Windows has no SIGKILL; there `_signal` ends the child itself (`Popen.kill`) whatever is asked
+_KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
 
 _lock = threading.RLock()  # re-entrant: the signal handler may run in the main thread while it holds it
 _live: dict[subprocess.Popen[bytes], bool] = {}  # child -> it is being ended
@@ -67,7 +69,7 @@ def run(command: list[str], stdout: IO[bytes], stderr: IO[bytes], timeout: float
         with _lock:
             ended = _live.pop(process)
             if ended:
-                _signal(process, signal.SIGKILL)  # what the leader left: still its group, as it is unreaped
+                _signal(process, _KILL)  # what the leader left: still its group, as it is unreaped
             process.wait()
     if not ended:
         return process.returncode
@@ -114,7 +116,7 @@ def _end(process: subprocess.Popen[bytes]) -> None:
 def _kill_if_running(process: subprocess.Popen[bytes]) -> None:
     with _lock:
         if process in _live:  # not yet reaped: the group id is still this child's
-            _signal(process, signal.SIGKILL)
+            _signal(process, _KILL)
 
 
 def _signal(process: subprocess.Popen[bytes], signum: int) -> None:

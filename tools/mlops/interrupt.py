@@ -39,7 +39,8 @@ from . import children
 from .errors import MlopsError
 from .findings import ExitCode
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: SIGHUP exists on POSIX only; Windows has the other two
+SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 class Interrupted(MlopsError):
