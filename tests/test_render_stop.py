@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pytest
 
 import mlops
 from mlops import children
-from mlops.kustomize import find_engine, render
+from mlops.kustomize import RenderResult, find_engine, render
 from repo_builder import simple_repo
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
@@ -172,3 +173,66 @@ def test_after_a_stop_request_no_render_starts_until_the_next_command(tmp_path: 
     assert stopped.error is not None and "stopped" in stopped.error and list(flags.glob("group-*")) == []
     result = render(find_engine(), tmp_path / "root")
     assert result.error is None and result.output == "{}\n" and len(list(flags.glob("group-*"))) == 1
+
+
+def test_an_unknown_rule_id_ends_the_renders_it_raced(tmp_path: Path) -> None:
+    """The rules are imported while kustomize renders; a typo in mlops.yaml then ends those renders."""
+    repo = simple_repo(tmp_path / "repo", {"web.yaml": DEPLOYMENT}, environments=("dev", "test", "prod"))
+    config = repo / "mlops.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "rules:\n  not-a-rule: {severity: info}\n",
+                      encoding="utf-8")
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    process = start_validate(repo, tmp_path, wrapper(tmp_path, flags))
+    try:
+        _, stderr = process.communicate(timeout=WAIT_SECONDS)  # the wrapper never ends by itself
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 2, stderr
+    (line,) = stderr.splitlines()
+    assert line.startswith("mlops: mlops.yaml:13: rules: unknown rule id 'not-a-rule'"), line
+    if list(flags.glob("group-*")):  # a render had started before the check: it was ended
+        assert all_ended(flags), "a render's process was left running"
+
+
+def test_ending_a_batch_ends_its_children_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "kustomization.yaml").write_text("resources: []\n")
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    monkeypatch.setenv("KUSTOMIZE", str(held_until_released(tmp_path, flags)))
+    ended, other = children.Batch(), children.Batch()
+    results: dict[str, RenderResult] = {}
+
+    def render_in(name: str, batch: children.Batch) -> None:
+        results[name] = render(find_engine(), tmp_path / "root", batch=batch)
+
+    threads = [threading.Thread(target=render_in, args=(name, batch)) for name, batch in
+               (("ended", ended), ("other", other))]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not (flags / "reached").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    children.end(ended)  # its render is ended if it runs, or refused if it has not started yet
+    threads[0].join(timeout=WAIT_SECONDS)
+    assert not threads[0].is_alive() and threads[1].is_alive()
+    (flags / "release").touch()
+    threads[1].join(timeout=WAIT_SECONDS)
+    stopped, finished = results["ended"], results["other"]
+    assert stopped.error is not None and "stopped" in stopped.error
+    assert finished.error is None and finished.output == ""
+    assert render(find_engine(), tmp_path / "root", batch=ended).error is not None  # an ended batch starts nothing
+
+
+def test_a_command_loads_the_rule_families_only_when_it_needs_the_rules() -> None:
+    """`mlops validate` imports them after its first renders started (`policies.families`)."""
+    program = ("import sys; import mlops.cli.group, mlops.check, mlops.validate, mlops.runcache; "
+               "print(sorted(m for m in sys.modules if m.startswith('mlops.policies.')))")
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(mlops.__file__).parents[1]),
+                                                                os.environ.get("PYTHONPATH", "")])}
+    loaded = subprocess.run([sys.executable, "-c", program], env=environment, capture_output=True, text=True,
+                            check=True).stdout
+    assert "mlops.policies.monitoring" not in loaded and "mlops.policies.catalog_rules" not in loaded, loaded

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 import mlops
 from mlops import policies
 from mlops.cli import main
-from mlops.policies import FAMILIES, all_rules, rule_ids
+from mlops.policies import all_rules, families, rule_ids
 from repo_builder import DEPLOYMENT, simple_repo
 
 PACKAGE = Path(mlops.__file__).parent
@@ -49,11 +49,11 @@ def test_every_id_the_code_emits_is_in_the_registry() -> None:
 
 
 def test_every_rule_family_module_is_registered() -> None:
-    families = {module.__name__ for module in FAMILIES}
+    registered = {module.__name__ for module in families()}
     for info in pkgutil.iter_modules(policies.__path__):
         module = importlib.import_module(f"{policies.__name__}.{info.name}")
         if getattr(module, "RULES", None):
-            assert module.__name__ in families, f"{module.__name__} defines RULES but is not in FAMILIES"
+            assert module.__name__ in registered, f"{module.__name__} defines RULES but is not in FAMILY_NAMES"
 
 
 @pytest.mark.parametrize("rule_id", sorted(rule.id for rule in all_rules()))
@@ -78,6 +78,20 @@ def test_an_unknown_rule_id_in_mlops_yaml_is_bad_input_with_its_line(tmp_path: P
     result = CliRunner().invoke(main, ["validate", "--repo", str(repo)])
     assert result.exit_code == 2
     assert result.stderr.startswith("mlops: mlops.yaml:8: rules: unknown rule id 'not-a-rule'")
+
+
+def test_an_unknown_rule_id_is_refused_after_a_run_the_cache_kept(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kept run answers only the mlops.yaml it checked: a new typo misses the cache and is refused."""
+    monkeypatch.setenv("MLOPS_CACHE_DIR", str(tmp_path / "cache"))
+    repo = simple_repo(tmp_path / "repo", {"deployment.yaml": DEPLOYMENT})
+    assert CliRunner().invoke(main, ["validate", "--repo", str(repo)]).exit_code == 1  # its findings
+    assert [path for path in (tmp_path / "cache" / "runs").rglob("*") if path.is_file()], "the run was not kept"
+    config = repo / "mlops.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "rules:\n  not-a-rule: {severity: info}\n",
+                      encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", "--repo", str(repo)])
+    assert result.exit_code == 2 and "unknown rule id 'not-a-rule'" in result.stderr
 
 
 def test_mlops_yaml_sets_the_severity_of_a_pipeline_id(tmp_path: Path) -> None:

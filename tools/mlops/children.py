@@ -22,6 +22,8 @@ import os
 import signal
 import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO
 
 #: How long a signalled group has to end on SIGTERM before SIGKILL ends it.
@@ -32,27 +34,37 @@ _KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
 
 _lock = threading.RLock()  # re-entrant: the signal handler may run in the main thread while it holds it
 _live: dict[subprocess.Popen[bytes], bool] = {}  # child -> it is being ended
+_batch_of: dict[subprocess.Popen[bytes], Batch | None] = {}
 _stopping = False
 
 
 class Stopped(Exception):
-    """`stop_all` was called: the child was ended, or never started; its output means nothing."""
+    """`stop_all` or `end` was called: the child was ended, or never started; its output means nothing."""
 
 
-def run(command: list[str], stdout: IO[bytes], stderr: IO[bytes], timeout: float | None) -> int:
+class Batch:
+    """The children of one job (the renders of one validation), which `end` ends without touching others."""
+
+    def __init__(self) -> None:
+        self.ended = False
+
+
+def run(command: list[str], stdout: IO[bytes], stderr: IO[bytes], timeout: float | None,
+        batch: Batch | None = None) -> int:
     """Run `command` to its end and return its exit code.
 
     Raises `subprocess.TimeoutExpired` when `timeout` passed (the group is ended first),
-    `Stopped` when `stop_all` ended it or came before it could start, and `OSError` when it
-    cannot start. Whatever interrupts the wait (a signal handler's exception in the main thread)
+    `Stopped` when `stop_all`, or `end` of its `batch`, ended it or came before it could start,
+    and `OSError` when it cannot start. Whatever interrupts the wait (a signal handler's exception in the main thread)
     ends the group before it propagates.
     """
     with _lock:
-        if _stopping:
+        if _stopping or (batch is not None and batch.ended):
             raise Stopped
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
                                    process_group=0 if _GROUPS else None)
         _live[process] = False
+        _batch_of[process] = batch
     timer = threading.Timer(timeout, _end, args=(process,)) if timeout is not None else None
     try:
         if timer is not None:
@@ -68,12 +80,13 @@ def run(command: list[str], stdout: IO[bytes], stderr: IO[bytes], timeout: float
             timer.cancel()
         with _lock:
             ended = _live.pop(process)
+            del _batch_of[process]
             if ended:
                 _signal(process, _KILL)  # what the leader left: still its group, as it is unreaped
             process.wait()
     if not ended:
         return process.returncode
-    if _stopping:
+    if _stopping or (batch is not None and batch.ended):
         raise Stopped
     raise subprocess.TimeoutExpired(command, timeout or 0.0)
 
@@ -85,6 +98,27 @@ def stop_all() -> None:
         _stopping = True
         for process in list(_live):
             _end(process)
+
+
+def end(batch: Batch) -> None:
+    """End the children of `batch` and refuse new ones in it; others run on. It never waits."""
+    with _lock:
+        batch.ended = True
+        for process, owner in list(_batch_of.items()):
+            if owner is batch:
+                _end(process)
+
+
+@contextmanager
+def ended_on_failure() -> Iterator[Batch]:
+    """A new batch, ended when the block fails: inside a pool that waits for its work on exit, the
+    renders in flight end at once instead of running to their end (minutes at 1,000 models)."""
+    batch = Batch()
+    try:
+        yield batch
+    except BaseException:
+        end(batch)
+        raise
 
 
 def reset() -> None:

@@ -40,7 +40,6 @@ from .findings import Finding, ObjectRef, SchemaCoverage, Severity
 from .kustomize import Engine
 from .kustomize.cache import RenderCache
 from .manifests import Manifest
-from .policies import rule_ids
 from .repofiles import Memo, RepoFiles
 from .schemas.store import SchemaStore
 from .symlinks import findings as symlink_findings
@@ -184,7 +183,6 @@ def validate_cached(config: Config, targets: list[Target], engine: Engine, store
     Discovered targets (no mlops.yaml targets) use the render cache only: discovery reads what
     git tracks and renders Argo CD's own roots, inputs the run cache's key does not cover.
     """
-    config.check_rule_ids(rule_ids())  # a typo in mlops.yaml is refused even when the answer is cached
     tool = _folder_digest(caches, PACKAGE) or "unknown"
     memo = caches.load_memo(config.root)
     files = RepoFiles(config.root, memo, tool)

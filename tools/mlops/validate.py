@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import children
 from .collector import fewer_collections
 from .config import Config, Target
 from .empty_resources import empty_resources
@@ -194,7 +195,6 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
     `read_everything` hashes every file of the repository during the renders (for the run cache);
     `symlinks` are the symlink findings when the caller already has them.
     """
-    config.check_rule_ids(rule_ids())
     root = config.root
     chosen = {target.name for target in targets}
     context = [*targets, *(t for t in config.all_targets if t.name not in chosen)]
@@ -240,7 +240,8 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
     core_free = threading.Event()  # set once a worker has no render left to start (render_schedule)
     links: list[Finding] = []  # the symlink findings, found by free_a_core
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        # this run's renders: ended at once when the block fails, before the pool waits for them
+        with ThreadPoolExecutor(max_workers=workers) as pool, children.ended_on_failure() as batch:
             submitted: dict[Future[RenderResult], tuple[Target, str | None]] = {}
             reused: list[tuple[Target, CachedRender]] = []
             for target in context:
@@ -257,9 +258,13 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
                     key = renders.key(tree, target.path, root, files.sha256, target.build_options)
                 cached = renders.get(key) if renders is not None and key is not None else None
                 if cached is None:
-                    submitted[pool.submit(render, engine, root / target.path, target.build_options)] = (target, key)
+                    submitted[pool.submit(render, engine, root / target.path, target.build_options, batch)] = (
+                        target, key)
                 else:
                     reused.append((target, cached))
+            # The rules are imported here, while kustomize renders (`policies.families`); an
+            # unknown rule id in mlops.yaml then ends the renders (below) instead of waiting for them.
+            config.check_rule_ids(rule_ids())
             def free_a_core() -> None:
                 """A worker has no render left to start: let what needs no render run (once)."""
                 nonlocal links

@@ -99,18 +99,19 @@ def render_timeout() -> float | None:
     return seconds or None
 
 
-def _run(engine: Engine, folder: Path, options: tuple[str, ...] = ()) -> RenderResult:
+def _run(engine: Engine, folder: Path, options: tuple[str, ...] = (),
+         batch: children.Batch | None = None) -> RenderResult:
     # Output goes to unnamed files, not pipes: the kernel writes them while this process is busy
     # checking other roots, so kustomize never waits for a Python thread to drain a full pipe.
     timeout = engine.timeout
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
         try:
-            code = children.run([*engine.command, *options, str(folder)], stdout, stderr, timeout)
+            code = children.run([*engine.command, *options, str(folder)], stdout, stderr, timeout, batch)
         except subprocess.TimeoutExpired:
             return RenderResult(folder, "", f"kustomize did not finish in {timeout:g} s (the limit is "
                                             f"{RENDER_TIMEOUT_VARIABLE}, in seconds; 0: none)", timed_out=True)
         except children.Stopped:
-            return RenderResult(folder, "", "the render was stopped: mlops was interrupted", timed_out=True)
+            return RenderResult(folder, "", "the render was stopped: its result is no longer wanted", timed_out=True)
         except OSError as error:
             raise OutsideError(f"cannot run {engine.description}: {error.strerror}") from None
         stdout.seek(0)
@@ -122,9 +123,13 @@ def _run(engine: Engine, folder: Path, options: tuple[str, ...] = ()) -> RenderR
     return RenderResult(folder, output, None)
 
 
-def render(engine: Engine, folder: Path, options: tuple[str, ...] = ()) -> RenderResult:
-    """Render a root exactly as Argo CD would, with the build options of its Argo CD (`--enable-helm`, ...)."""
-    return _run(engine, folder, options)
+def render(engine: Engine, folder: Path, options: tuple[str, ...] = (),
+           batch: children.Batch | None = None) -> RenderResult:
+    """Render a root exactly as Argo CD would, with the build options of its Argo CD (`--enable-helm`, ...).
+
+    A render of `batch` is ended when the batch is (`children.end`), and when mlops is interrupted.
+    """
+    return _run(engine, folder, options, batch)
 
 
 def render_many(engine: Engine, folders: list[Path]) -> list[RenderResult]:
