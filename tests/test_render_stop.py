@@ -7,12 +7,14 @@ wrapper writes its own process id and its grandchild's; afterwards none of them 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,24 @@ def held_until_released(folder: Path, flags: Path) -> Path:
                     encoding="utf-8")
     path.chmod(0o755)
     return path
+
+
+def empty_root(tmp_path: Path) -> Path:
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "kustomization.yaml").write_text("resources: []\n")
+    (tmp_path / "flags").mkdir()
+    return tmp_path / "root"
+
+
+@contextlib.contextmanager
+def never_left_running(process: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+    """The `mlops` process, killed at the end of the block if a failed assertion left it running."""
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def running(pid: int) -> bool:
@@ -108,15 +128,11 @@ def test_a_signal_ends_validate_and_every_render_it_started(tmp_path: Path, sign
     repo = simple_repo(tmp_path / "repo", {"web.yaml": DEPLOYMENT}, environments=("dev", "test", "prod"))
     flags = tmp_path / "flags"
     flags.mkdir()
-    process = start_validate(repo, tmp_path, wrapper(tmp_path, flags, version_too=version_too))
-    try:
+    engine = wrapper(tmp_path, flags, version_too=version_too)
+    with never_left_running(start_validate(repo, tmp_path, engine)) as process:
         wait_until(flags / "reached", process)
         process.send_signal(signum)  # to `mlops` alone, as a CI runner or `timeout` sends it
         _, stderr = process.communicate(timeout=WAIT_SECONDS)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 3, stderr
     assert stderr.splitlines() == [f"mlops: interrupted by {signum.name}; nothing was changed"]
     assert all_ended(flags), "a render's process was left running"
@@ -129,49 +145,41 @@ def test_a_signal_the_process_started_with_ignored_stays_ignored(tmp_path: Path)
     repo = simple_repo(tmp_path / "repo", {"web.yaml": DEPLOYMENT})
     flags = tmp_path / "flags"
     flags.mkdir()
-    process = start_validate(repo, tmp_path, held_until_released(tmp_path, flags), ignored=(signal.SIGHUP,))
-    try:
+    engine = held_until_released(tmp_path, flags)
+    with never_left_running(start_validate(repo, tmp_path, engine, ignored=(signal.SIGHUP,))) as process:
         wait_until(flags / "reached", process)
         process.send_signal(signal.SIGHUP)
         time.sleep(0.2)  # time for a handler, had one been installed, to end the render
         (flags / "release").touch()
         stdout, stderr = process.communicate(timeout=WAIT_SECONDS)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, stdout + stderr
 
 
 def test_the_time_limit_ends_what_the_render_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "root").mkdir()
-    (tmp_path / "root" / "kustomization.yaml").write_text("resources: []\n")
+    root = empty_root(tmp_path)
     flags = tmp_path / "flags"
-    flags.mkdir()
     monkeypatch.setenv("KUSTOMIZE", str(wrapper(tmp_path, flags)))
     monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "0.5")
-    result = render(find_engine(), tmp_path / "root")
+    result = render(find_engine(), root)
     assert result.timed_out and result.error is not None and "did not finish in 0.5 s" in result.error
     assert all_ended(flags), "the wrapper's child outlived the time limit"
 
 
 def test_after_a_stop_request_no_render_starts_until_the_next_command(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "root").mkdir()
-    (tmp_path / "root" / "kustomization.yaml").write_text("resources: []\n")
+    root = empty_root(tmp_path)
     flags = tmp_path / "flags"
-    flags.mkdir()
     engine = tmp_path / "kustomize-echo"
     engine.write_text(f'#!/bin/sh\necho $$ > "{flags}/group-$$"\necho "{{}}"\n', encoding="utf-8")
     engine.chmod(0o755)
     monkeypatch.setenv("KUSTOMIZE", str(engine))
     try:
         children.stop_all()
-        stopped = render(find_engine(), tmp_path / "root")
+        stopped = render(find_engine(), root)
     finally:
         children.reset()
     assert stopped.error is not None and "stopped" in stopped.error and list(flags.glob("group-*")) == []
-    result = render(find_engine(), tmp_path / "root")
+    result = render(find_engine(), root)
     assert result.error is None and result.output == "{}\n" and len(list(flags.glob("group-*"))) == 1
 
 
@@ -183,13 +191,8 @@ def test_an_unknown_rule_id_ends_the_renders_it_raced(tmp_path: Path) -> None:
                       encoding="utf-8")
     flags = tmp_path / "flags"
     flags.mkdir()
-    process = start_validate(repo, tmp_path, wrapper(tmp_path, flags))
-    try:
+    with never_left_running(start_validate(repo, tmp_path, wrapper(tmp_path, flags))) as process:
         _, stderr = process.communicate(timeout=WAIT_SECONDS)  # the wrapper never ends by itself
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 2, stderr
     (line,) = stderr.splitlines()
     assert line.startswith("mlops: mlops.yaml:13: rules: unknown rule id 'not-a-rule'"), line
@@ -198,16 +201,14 @@ def test_an_unknown_rule_id_ends_the_renders_it_raced(tmp_path: Path) -> None:
 
 
 def test_ending_a_batch_ends_its_children_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "root").mkdir()
-    (tmp_path / "root" / "kustomization.yaml").write_text("resources: []\n")
+    root = empty_root(tmp_path)
     flags = tmp_path / "flags"
-    flags.mkdir()
     monkeypatch.setenv("KUSTOMIZE", str(held_until_released(tmp_path, flags)))
     ended, other = children.Batch(), children.Batch()
     results: dict[str, RenderResult] = {}
 
     def render_in(name: str, batch: children.Batch) -> None:
-        results[name] = render(find_engine(), tmp_path / "root", batch=batch)
+        results[name] = render(find_engine(), root, batch=batch)
 
     threads = [threading.Thread(target=render_in, args=(name, batch)) for name, batch in
                (("ended", ended), ("other", other))]
@@ -224,7 +225,7 @@ def test_ending_a_batch_ends_its_children_only(tmp_path: Path, monkeypatch: pyte
     stopped, finished = results["ended"], results["other"]
     assert stopped.error is not None and "stopped" in stopped.error
     assert finished.error is None and finished.output == ""
-    assert render(find_engine(), tmp_path / "root", batch=ended).error is not None  # an ended batch starts nothing
+    assert render(find_engine(), root, batch=ended).error is not None  # an ended batch starts nothing
 
 
 def test_a_command_loads_the_rule_families_only_when_it_needs_the_rules() -> None:

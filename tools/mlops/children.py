@@ -55,8 +55,8 @@ def run(command: list[str], stdout: IO[bytes], stderr: IO[bytes], timeout: float
 
     Raises `subprocess.TimeoutExpired` when `timeout` passed (the group is ended first),
     `Stopped` when `stop_all`, or `end` of its `batch`, ended it or came before it could start,
-    and `OSError` when it cannot start. Whatever interrupts the wait (a signal handler's exception in the main thread)
-    ends the group before it propagates.
+    and `OSError` when it cannot start. Whatever interrupts the wait (a signal handler's
+    exception in the main thread) ends the group before it propagates.
     """
     with _lock:
         if _stopping or (batch is not None and batch.ended):
