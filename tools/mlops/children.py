@@ -24,7 +24,6 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import IO
 
 #: How long a signalled group has to end on SIGTERM before SIGKILL ends it.
@@ -34,18 +33,9 @@ _GROUPS = os.name == "posix" and hasattr(os, "waitid")
 _KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
 
 _lock = threading.RLock()  # re-entrant: the signal handler may run in the main thread while it holds it
+_live: dict[subprocess.Popen[bytes], bool] = {}  # child -> it is being ended
+_batch_of: dict[subprocess.Popen[bytes], Batch | None] = {}
 _stopping = False
-
-
-@dataclass
-class _Child:
-    """What is known of a child that has not been reaped yet."""
-
-    batch: Batch | None
-    ending: bool = False  # SIGTERM was sent: what the leader leaves gets SIGKILL
-
-
-_live: dict[subprocess.Popen[bytes], _Child] = {}
 
 
 class Stopped(Exception):
@@ -73,7 +63,8 @@ def run(command: list[str], stdout: IO[bytes], stderr: IO[bytes], timeout: float
             raise Stopped
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
                                    process_group=0 if _GROUPS else None)
-        _live[process] = _Child(batch)
+        _live[process] = False
+        _batch_of[process] = batch
     timer = threading.Timer(timeout, _end, args=(process,)) if timeout is not None else None
     try:
         if timer is not None:
@@ -88,7 +79,8 @@ def run(command: list[str], stdout: IO[bytes], stderr: IO[bytes], timeout: float
         if timer is not None:
             timer.cancel()
         with _lock:
-            ended = _live.pop(process).ending
+            ended = _live.pop(process)
+            del _batch_of[process]
             if ended:
                 _signal(process, _KILL)  # what the leader left: still its group, as it is unreaped
             process.wait()
@@ -112,8 +104,8 @@ def end(batch: Batch) -> None:
     """End the children of `batch` and refuse new ones in it; others run on. It never waits."""
     with _lock:
         batch.ended = True
-        for process, child in list(_live.items()):
-            if child.batch is batch:
+        for process, owner in list(_batch_of.items()):
+            if owner is batch:
                 _end(process)
 
 
@@ -146,10 +138,9 @@ def _wait_unreaped(process: subprocess.Popen[bytes]) -> None:
 def _end(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM to the child's group now, SIGKILL to what is left of it after `GRACE_SECONDS`."""
     with _lock:
-        child = _live.get(process)
-        if child is None or child.ending:
+        if process not in _live or _live[process]:
             return
-        child.ending = True
+        _live[process] = True
         _signal(process, signal.SIGTERM)
     killer = threading.Timer(GRACE_SECONDS, _kill_if_running, args=(process,))
     killer.daemon = True

@@ -50,7 +50,7 @@ class Interrupted(MlopsError):
 
     def __init__(self, signum: int, message: str | None = None) -> None:
         self.signum = signum
-        super().__init__(message or _nothing_changed(signum))
+        super().__init__(message or f"interrupted by {signal_name(signum)}; nothing was changed")
 
 
 class StopRequested(BaseException):
@@ -63,11 +63,7 @@ class StopRequested(BaseException):
 
     def __init__(self, signum: int) -> None:
         self.signum = signum
-        super().__init__(_nothing_changed(signum))
-
-
-def _nothing_changed(signum: int) -> str:
-    return f"interrupted by {signal_name(signum)}; nothing was changed"
+        super().__init__(f"interrupted by {signal_name(signum)}; nothing was changed")
 
 
 def signal_name(signum: int) -> str:
@@ -83,8 +79,6 @@ class _State:
     received: int | None = None
     shield: int = 0
     raising: bool = False
-    #: the signal that is ending a command at once (`ending_at_once`), once one came
-    ending: int | None = None
 
 
 _state = _State()
@@ -178,11 +172,14 @@ def safe_points_of_a_command() -> Iterator[None]:
               file=sys.stderr)
 
 
+_ending: dict[str, int] = {}  # the signal that is ending the command, once one came
+
+
 def _end_now(signum: int, frame: FrameType | None) -> None:
     children.stop_all()
-    if _state.ending is not None:
+    if _ending:
         return  # a second signal: the clean-up of the first runs to its end
-    _state.ending = signum
+    _ending["signal"] = signum
     raise StopRequested(signum)
 
 
@@ -201,10 +198,10 @@ def ending_at_once() -> Iterator[None]:
     for signum, handler in previous.items():
         if handler is not signal.SIG_IGN:
             signal.signal(signum, _end_now)
-    _state.ending = None
+    _ending.clear()
+    children.reset()
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        children.reset()  # a stop ends this command's children, not those of the next one
