@@ -94,7 +94,8 @@ def all_ended(flags: Path) -> bool:
     return True
 
 
-def start_validate(repo: Path, tmp_path: Path, engine: Path, ignored: tuple[int, ...] = ()) -> subprocess.Popen[str]:
+def start_mlops(repo: Path, tmp_path: Path, engine: Path, ignored: tuple[int, ...] = (),
+                   command: tuple[str, ...] = ("validate",)) -> subprocess.Popen[str]:
     (tmp_path / "tmp").mkdir()
     environment = {**os.environ, "KUSTOMIZE": str(engine), "MLOPS_CACHE_DIR": str(tmp_path / "cache"),
                    "TMPDIR": str(tmp_path / "tmp"), "MLOPS_RENDER_TIMEOUT": "0",
@@ -105,7 +106,7 @@ def start_validate(repo: Path, tmp_path: Path, engine: Path, ignored: tuple[int,
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_IGN if signum in ignored else signal.SIG_DFL)
 
-    return subprocess.Popen([sys.executable, "-m", "mlops", "validate", "--repo", str(repo)], env=environment,
+    return subprocess.Popen([sys.executable, "-m", "mlops", *command, "--repo", str(repo)], env=environment,
                             text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             preexec_fn=as_a_terminal_starts_it)
 
@@ -129,7 +130,7 @@ def test_a_signal_ends_validate_and_every_render_it_started(tmp_path: Path, sign
     flags = tmp_path / "flags"
     flags.mkdir()
     engine = wrapper(tmp_path, flags, version_too=version_too)
-    with never_left_running(start_validate(repo, tmp_path, engine)) as process:
+    with never_left_running(start_mlops(repo, tmp_path, engine)) as process:
         wait_until(flags / "reached", process)
         process.send_signal(signum)  # to `mlops` alone, as a CI runner or `timeout` sends it
         _, stderr = process.communicate(timeout=WAIT_SECONDS)
@@ -140,13 +141,72 @@ def test_a_signal_ends_validate_and_every_render_it_started(tmp_path: Path, sign
     assert not [path for path in (tmp_path / "cache").rglob(".tmp-*")]
 
 
+def cpu_ticks(pid: int) -> int:
+    """The CPU time process `pid` has used, in clock ticks (user and system: /proc/PID/stat fields 14, 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def child_processes(pid: int) -> list[int]:
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()]
+
+
+def asleep(pid: int, children_left: int | None = None) -> None:
+    """Return once process `pid` has used no CPU for 0.3 s: every thread of it waits for something.
+
+    `children_left`: and once only that many of its children still run (the others have ended).
+    """
+    deadline = time.monotonic() + WAIT_SECONDS
+    before = cpu_ticks(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = cpu_ticks(pid)
+        if now == before and (children_left is None or len(child_processes(pid)) <= children_left):
+            return
+        before = now
+    pytest.fail("the process never went quiet")
+
+
+def another_thread(pid: int) -> int:
+    """The id of a thread of process `pid` other than its main one (which has the process's id)."""
+    others = sorted(int(task.name) for task in Path(f"/proc/{pid}/task").iterdir() if int(task.name) != pid)
+    assert others, "the process runs no other thread"
+    return others[0]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux hands a signal sent to a thread's id to that thread")
+@pytest.mark.parametrize("command", [("validate",), ("render", "dev")],
+                         ids=["validate-renders-in-a-pool", "render-renders-in-the-main-thread"])
+def test_a_signal_another_thread_takes_still_ends_the_command_at_once(tmp_path: Path,
+                                                                     command: tuple[str, ...]) -> None:
+    """The handler runs in the main thread only; here the signal wakes another one and not the main thread.
+
+    That is what a signal which arrives just before the main thread falls asleep amounts to (it
+    interrupts no sleep), made certain: the main thread then runs the handler only because it
+    waits in slices (`mlops.waits`). Without them it would sleep until the render ends: never.
+    A render in the main thread (one root) is waited for by a thread of its own for that reason.
+    """
+    repo = simple_repo(tmp_path / "repo", {"web.yaml": DEPLOYMENT}, environments=("dev", "test", "prod"))
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    with never_left_running(start_mlops(repo, tmp_path, wrapper(tmp_path, flags), command=command)) as process:
+        wait_until(flags / "reached", process)
+        asleep(process.pid)  # the main thread too: it waits for the renders
+        os.kill(another_thread(process.pid), signal.SIGTERM)
+        _, stderr = process.communicate(timeout=WAIT_SECONDS)
+    assert process.returncode == 3, stderr
+    assert stderr.splitlines() == ["mlops: interrupted by SIGTERM; nothing was changed"]
+    assert all_ended(flags), "a render's process was left running"
+
+
 def test_a_signal_the_process_started_with_ignored_stays_ignored(tmp_path: Path) -> None:
     """`nohup mlops validate`: SIGHUP was the user's choice to ignore; the run goes on to its end."""
     repo = simple_repo(tmp_path / "repo", {"web.yaml": DEPLOYMENT})
     flags = tmp_path / "flags"
     flags.mkdir()
     engine = held_until_released(tmp_path, flags)
-    with never_left_running(start_validate(repo, tmp_path, engine, ignored=(signal.SIGHUP,))) as process:
+    with never_left_running(start_mlops(repo, tmp_path, engine, ignored=(signal.SIGHUP,))) as process:
         wait_until(flags / "reached", process)
         process.send_signal(signal.SIGHUP)
         time.sleep(0.2)  # time for a handler, had one been installed, to end the render
@@ -191,7 +251,7 @@ def test_an_unknown_rule_id_ends_the_renders_it_raced(tmp_path: Path) -> None:
                       encoding="utf-8")
     flags = tmp_path / "flags"
     flags.mkdir()
-    with never_left_running(start_validate(repo, tmp_path, wrapper(tmp_path, flags))) as process:
+    with never_left_running(start_mlops(repo, tmp_path, wrapper(tmp_path, flags))) as process:
         _, stderr = process.communicate(timeout=WAIT_SECONDS)  # the wrapper never ends by itself
     assert process.returncode == 2, stderr
     (line,) = stderr.splitlines()

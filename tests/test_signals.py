@@ -30,6 +30,7 @@ from mlops.git import Git
 from mlops.kustomize import find_engine
 from test_promote import remote_refs, workspace  # noqa: F401 - the fixture
 from test_register import ARGS as REGISTER_ARGS
+from test_render_stop import another_thread, asleep
 
 pytestmark = pytest.mark.slow
 
@@ -130,10 +131,12 @@ class Harness:
             hook.chmod(0o755)
 
     def run(self, args: list[str], signals: list[int], *, group: bool = False, stdin: str | None = None,
-            release: bool = True) -> subprocess.CompletedProcess[str]:
+            release: bool = True, to_another_thread: bool = False) -> subprocess.CompletedProcess[str]:
         """Start `mlops ARGS`, wait for the armed step, send `signals`, let the step go on, wait for the end.
 
-        `release=False` never lets the step go on: only the signal may end it.
+        `release=False` never lets the step go on: only the signal may end it. `to_another_thread`
+        waits until `mlops` is asleep, waiting for the armed step alone, and has a thread other than
+        the main one take the signal.
         """
         source = self.flags / "stdin"
         source.write_text(stdin or "", encoding="utf-8")
@@ -148,8 +151,12 @@ class Harness:
                     stdout, stderr = process.communicate()
                     pytest.fail(f"the run never reached the step (exit {process.returncode}):\n{stdout}\n{stderr}")
                 time.sleep(0.01)
+            if to_another_thread:  # once the step's process is the only child left: `mlops` waits for it
+                asleep(process.pid, children_left=1)
             for signum in signals:
-                if group:  # as Ctrl-C in a terminal: the whole process group, git included
+                if to_another_thread:
+                    os.kill(another_thread(process.pid), signum)
+                elif group:  # as Ctrl-C in a terminal: the whole process group, git included
                     os.killpg(process.pid, signum)
                 else:
                     process.send_signal(signum)
@@ -260,14 +267,22 @@ def test_comment(harness: Harness, workspace: tuple[Path, Path], step: Step, sig
     assert list(harness.tmp.iterdir()) == []
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize(("signum", "to_another_thread"),
+                         [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGTERM, True)],
+                         ids=["SIGTERM", "SIGINT", "SIGTERM-to-another-thread"])
 def test_a_signal_ends_the_render_of_a_promotion_at_once(harness: Harness, workspace: tuple[Path, Path],  # noqa: F811
-                                                       signum: int) -> None:
-    """The render would never end by itself: the signal ends it, and the promotion is undone."""
+                                                       signum: int, to_another_thread: bool) -> None:
+    """The render would never end by itself: the signal ends it, and the promotion is undone.
+
+    Taken by another thread, the signal finds the main thread asleep, waiting for the renders:
+    its handler runs because that wait is made in slices (`mlops.waits`).
+    """
     clone, remote = workspace
     before = fingerprint(clone, remote)
     harness.arm(RENDER)
-    result = harness.run(promote_args(clone), [signum], release=False)
+    if to_another_thread and sys.platform != "linux":
+        pytest.skip("Linux hands a signal sent to a thread's id to that thread")
+    result = harness.run(promote_args(clone), [signum], release=False, to_another_thread=to_another_thread)
     assert_as_it_was(result, before, harness, remote, signal.Signals(signum).name)
 
 

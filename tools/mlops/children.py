@@ -23,8 +23,10 @@ import signal
 import subprocess
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import IO
+
+from . import waits
 
 #: How long a signalled group has to end on SIGTERM before SIGKILL ends it.
 GRACE_SECONDS = 2.0
@@ -65,12 +67,14 @@ def run(command: list[str], stdout: IO[bytes], stderr: IO[bytes], timeout: float
                                    process_group=0 if _GROUPS else None)
         _live[process] = False
         _batch_of[process] = batch
+        if _stopping or (batch is not None and batch.ended):
+            _end(process)  # a handler in this (the main) thread stopped everything while it started
     timer = threading.Timer(timeout, _end, args=(process,)) if timeout is not None else None
     try:
         if timer is not None:
             timer.daemon = True
             timer.start()
-        _wait_unreaped(process)
+        _await_exit(process)
     except BaseException:
         _end(process)
         _wait_unreaped(process)
@@ -126,6 +130,22 @@ def reset() -> None:
     global _stopping
     with _lock:
         _stopping = False
+
+
+def _await_exit(process: subprocess.Popen[bytes]) -> None:
+    """Wait for the child to exit; in the main thread in slices, so that a signal's handler runs (`waits`)."""
+    if threading.current_thread() is not threading.main_thread():
+        _wait_unreaped(process)
+        return
+    waiter = threading.Thread(target=_wait_unreaped_quietly, args=(process,), daemon=True,
+                              name=f"wait for {process.pid}")
+    waiter.start()
+    waits.join(waiter)
+
+
+def _wait_unreaped_quietly(process: subprocess.Popen[bytes]) -> None:
+    with suppress(ChildProcessError):  # reaped meanwhile: the main thread stopped waiting, ended it, reaped it
+        _wait_unreaped(process)
 
 
 def _wait_unreaped(process: subprocess.Popen[bytes]) -> None:

@@ -23,12 +23,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import children
+from . import children, waits
 from .collector import fewer_collections
 from .config import Config, Target
 from .empty_resources import empty_resources
@@ -173,7 +173,7 @@ class _Policies:
             self.error = error
 
     def result(self) -> list[Finding]:
-        self._thread.join()
+        waits.join(self._thread)
         if self.error is not None:
             raise self.error
         return self.findings
@@ -286,7 +286,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
             for target, cached in reused:
                 run.reused.append(target.name)
                 receive(target, cached.documents if cached.documents is not None else cached.output)
-            for future in as_completed(submitted):
+            for future in waits.completed(submitted):
                 target, key = submitted[future]
                 result = future.result()
                 run.rendered.append(target.name)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import waits
 from ..cachestore import EntryStore, digest
 from ..kustomization import KustomizeTree, relative
 from .engine import Engine, binary_identity, engine_version
@@ -98,7 +99,7 @@ class RenderCache:
 
     def identity(self) -> dict[str, object]:
         """The engine as keys see it: command, executable (path and status) and reported version."""
-        self._identified.join()
+        waits.join(self._identified)
         assert self._identity is not None
         return self._identity
 

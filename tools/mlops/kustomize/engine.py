@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import children
+from .. import children, waits
 from ..errors import OutsideError, UsageError
 
 RENDER_TIMEOUT_SECONDS = 300
@@ -139,7 +139,7 @@ def render_many(engine: Engine, folders: list[Path]) -> list[RenderResult]:
     if workers == 1:
         return [job(engine, folder) for folder in folders]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda folder: job(engine, folder), folders))
+        return [waits.result(future) for future in [pool.submit(job, engine, folder) for folder in folders]]
 
 
 def binary_identity(engine: Engine) -> dict[str, object]:
