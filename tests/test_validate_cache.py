@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -282,17 +283,17 @@ def test_a_root_reading_a_pruned_folder_is_rendered_every_time(tmp_path: Path) -
 
 
 def test_remote_bases_helm_charts_plugins_and_unknown_fields_have_no_render_key(tmp_path: Path) -> None:
-    renders = RenderCache(tmp_path / "cache", find_engine())
-    for extra in ("resources:\n  - https://github.com/example/repo//deploy?ref=v1.0.0\n",
-                  "helmCharts:\n  - name: chart\n    repo: https://charts.example.com\n",
-                  "generators:\n  - generator.yaml\n",
-                  "validators:\n  - validator.yaml\n",
-                  "someNewField: {path: file.yaml}\n"):
-        repo = write(tmp_path / f"repo-{abs(hash(extra))}", {
-            "kustomization.yaml": extra, "generator.yaml": "x: 1\n", "validator.yaml": "x: 1\n"})
-        tree = walk(repo, repo)
-        assert not tree.vouched, extra
-        assert renders.key(tree, ".", repo, repofiles.RepoFiles(repo).sha256) is None, extra
+    with RenderCache(tmp_path / "cache", find_engine()) as renders:  # its version thread ends with the test
+        for extra in ("resources:\n  - https://github.com/example/repo//deploy?ref=v1.0.0\n",
+                      "helmCharts:\n  - name: chart\n    repo: https://charts.example.com\n",
+                      "generators:\n  - generator.yaml\n",
+                      "validators:\n  - validator.yaml\n",
+                      "someNewField: {path: file.yaml}\n"):
+            repo = write(tmp_path / f"repo-{abs(hash(extra))}", {
+                "kustomization.yaml": extra, "generator.yaml": "x: 1\n", "validator.yaml": "x: 1\n"})
+            tree = walk(repo, repo)
+            assert not tree.vouched, extra
+            assert renders.key(tree, ".", repo, repofiles.RepoFiles(repo).sha256) is None, extra
 
 
 def test_the_cache_folder_stays_bounded(tmp_path: Path) -> None:
@@ -437,3 +438,29 @@ def test_the_file_memo_reads_texts_as_the_credential_scan_does(tmp_path: Path) -
     assert hits == sorted((name, line, what) for _, name, text in expected for line, what, _ in secrets.scan_text(text))
     assert hits == [("cr.yaml", 4, "a password or token value"), ("crlf.yaml", 3, "a password or token value"),
                     ("mixed.json", 4, "a password or token value")]
+
+
+def test_a_run_that_fails_early_leaves_no_engine_identification_running(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The version is asked in a thread while the run starts; a run that fails first waits for it.
+
+    Left running, it would write the engine's entry after the run (into another run's cache
+    folder, in a test) or be cut off mid-write at exit, leaving a temporary file behind.
+    """
+    engine = tmp_path / "kustomize-slow-version"
+    kubectl = Path(sys.executable).parent / "kubectl"
+    engine.write_text(f'#!/bin/sh\n[ "$1" = version ] && sleep 0.5 && exec echo v5.7.1\n'
+                      f'exec "{kubectl}" kustomize "$2"\n', encoding="utf-8")
+    engine.chmod(0o755)
+    monkeypatch.setenv("KUSTOMIZE", str(engine))
+    repo, caches = three_environments(tmp_path), Caches(tmp_path / "cache")
+    cfg = config_module.load(repo)
+    store = _schema_store(cfg, (), None, offline=True)
+
+    def fails(*args: object, **kwargs: object) -> ValidationRun:
+        raise RuntimeError("the run failed")
+
+    with pytest.raises(RuntimeError):
+        validate_cached(cfg, list(cfg.all_targets), find_engine(), store, None, caches, runner=fails)
+    assert "kustomize version" not in {thread.name for thread in threading.enumerate()}
+    assert [path.name for path in entries(caches, "engines")] != []  # it ran to its end: the version is kept

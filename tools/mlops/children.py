@@ -24,6 +24,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from typing import IO
 
 from . import waits
@@ -34,10 +35,23 @@ _GROUPS = os.name == "posix" and hasattr(os, "waitid")
 #: Windows has no SIGKILL; there `_signal` ends the child itself (`Popen.kill`) whatever is asked
 _KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
 
+_TIME_LIMIT, _STOPPED = "the time limit", "a stop"
 _lock = threading.RLock()  # re-entrant: the signal handler may run in the main thread while it holds it
-_live: dict[subprocess.Popen[bytes], bool] = {}  # child -> it is being ended
-_batch_of: dict[subprocess.Popen[bytes], Batch | None] = {}
 _stopping = False
+
+
+@dataclass
+class _Child:
+    """What is known of a child that has not been reaped yet."""
+
+    batch: Batch | None
+    #: why SIGTERM was sent, once it was (what the leader leaves then gets SIGKILL): the time limit
+    #: passed, or it was stopped. Kept here, not read from `_stopping` afterwards: `reset` may
+    #: have come in between.
+    ended_by: str | None = None
+
+
+_live: dict[subprocess.Popen[bytes], _Child] = {}
 
 
 class Stopped(Exception):
@@ -65,11 +79,10 @@ def run(command: list[str], stdout: IO[bytes], stderr: IO[bytes], timeout: float
             raise Stopped
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
                                    process_group=0 if _GROUPS else None)
-        _live[process] = False
-        _batch_of[process] = batch
+        _live[process] = _Child(batch)
         if _stopping or (batch is not None and batch.ended):
             _end(process)  # a handler in this (the main) thread stopped everything while it started
-    timer = threading.Timer(timeout, _end, args=(process,)) if timeout is not None else None
+    timer = threading.Timer(timeout, _end, args=(process, _TIME_LIMIT)) if timeout is not None else None
     try:
         if timer is not None:
             timer.daemon = True
@@ -83,16 +96,15 @@ def run(command: list[str], stdout: IO[bytes], stderr: IO[bytes], timeout: float
         if timer is not None:
             timer.cancel()
         with _lock:
-            ended = _live.pop(process)
-            del _batch_of[process]
-            if ended:
+            ended_by = _live.pop(process).ended_by
+            if ended_by is not None:
                 _signal(process, _KILL)  # what the leader left: still its group, as it is unreaped
             process.wait()
-    if not ended:
+    if ended_by is None:
         return process.returncode
-    if _stopping or (batch is not None and batch.ended):
-        raise Stopped
-    raise subprocess.TimeoutExpired(command, timeout or 0.0)
+    if ended_by == _TIME_LIMIT:
+        raise subprocess.TimeoutExpired(command, timeout or 0.0)
+    raise Stopped
 
 
 def stop_all() -> None:
@@ -108,8 +120,8 @@ def end(batch: Batch) -> None:
     """End the children of `batch` and refuse new ones in it; others run on. It never waits."""
     with _lock:
         batch.ended = True
-        for process, owner in list(_batch_of.items()):
-            if owner is batch:
+        for process, child in list(_live.items()):
+            if child.batch is batch:
                 _end(process)
 
 
@@ -155,12 +167,13 @@ def _wait_unreaped(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _end(process: subprocess.Popen[bytes]) -> None:
+def _end(process: subprocess.Popen[bytes], by: str = _STOPPED) -> None:
     """SIGTERM to the child's group now, SIGKILL to what is left of it after `GRACE_SECONDS`."""
     with _lock:
-        if process not in _live or _live[process]:
+        child = _live.get(process)
+        if child is None or child.ended_by is not None:
             return
-        _live[process] = True
+        child.ended_by = by
         _signal(process, signal.SIGTERM)
     killer = threading.Timer(GRACE_SECONDS, _kill_if_running, args=(process,))
     killer.daemon = True

@@ -50,7 +50,7 @@ class Interrupted(MlopsError):
 
     def __init__(self, signum: int, message: str | None = None) -> None:
         self.signum = signum
-        super().__init__(message or f"interrupted by {signal_name(signum)}; nothing was changed")
+        super().__init__(message or _nothing_changed(signum))
 
 
 class StopRequested(BaseException):
@@ -63,7 +63,11 @@ class StopRequested(BaseException):
 
     def __init__(self, signum: int) -> None:
         self.signum = signum
-        super().__init__(f"interrupted by {signal_name(signum)}; nothing was changed")
+        super().__init__(_nothing_changed(signum))
+
+
+def _nothing_changed(signum: int) -> str:
+    return f"interrupted by {signal_name(signum)}; nothing was changed"
 
 
 def signal_name(signum: int) -> str:
@@ -79,6 +83,8 @@ class _State:
     received: int | None = None
     shield: int = 0
     raising: bool = False
+    #: the signal that is ending a command at once (`ending_at_once`), once one came
+    ending: int | None = None
 
 
 _state = _State()
@@ -172,14 +178,11 @@ def safe_points_of_a_command() -> Iterator[None]:
               file=sys.stderr)
 
 
-_ending: dict[str, int] = {}  # the signal that is ending the command, once one came
-
-
 def _end_now(signum: int, frame: FrameType | None) -> None:
     children.stop_all()
-    if _ending:
+    if _state.ending is not None:
         return  # a second signal: the clean-up of the first runs to its end
-    _ending["signal"] = signum
+    _state.ending = signum
     raise StopRequested(signum)
 
 
@@ -198,8 +201,8 @@ def ending_at_once() -> Iterator[None]:
     for signum, handler in previous.items():
         if handler is not signal.SIG_IGN:
             signal.signal(signum, _end_now)
-    _ending.clear()
-    children.reset()
+    _state.ending = None
+    children.reset()  # a stop of an earlier command in this process (a test's) ended that one
     try:
         yield
     finally:

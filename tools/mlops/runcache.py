@@ -186,38 +186,38 @@ def validate_cached(config: Config, targets: list[Target], engine: Engine, store
     tool = _folder_digest(caches, PACKAGE) or "unknown"
     memo = caches.load_memo(config.root)
     files = RepoFiles(config.root, memo, tool)
-    renders = RenderCache(caches.root, engine)
-    options = None
-    inside = caches.root.resolve().is_relative_to(config.root.resolve())  # then every run changes the repository
-    if discovered_argo is None and not inside:
-        options = _options(config, targets, store, policies is not None, also_report, caches, tool)
-        if options is not None:
-            options["git_files"] = _git_files(config.root)
-    # From git's view of the repository, which the file digest does not see. Only a lookup needs
-    # them before the renders; without a memo there is none (every file would be read first),
-    # and the run finds them itself once a core is free.
-    links = None
-    if options is not None and memo is not None:
-        links = symlink_findings(config.root)
-        options["symlinks"] = [_finding_record(finding) for finding in links]
-        repository = files.digest()
-        if repository is not None:
-            payload = caches.runs.read(digest("run", FORMAT, options, renders.identity(), repository))
-            cached = None if payload is None else _decode(payload, config, targets)
-            if cached is not None:
-                if files.reads:
-                    caches.save_memo(config.root, files.memo())
-                return cached
-    run = runner(config, targets, engine, store, policies, discovered_argo, writers, homes, files=files,
-                 renders=renders, also_report=also_report, read_everything=options is not None, symlinks=links)
-    if files.unchanged():
-        for key, payload in run.fresh_renders:
-            renders.put(key, payload)
-        keep = options is not None and run.inputs_known and not run.timed_out
-        repository = files.digest() if keep else None
-        if repository is not None and options is not None and options["git_files"] == _git_files(config.root):
-            options["symlinks"] = [_finding_record(finding) for finding in run.symlinks]
-            caches.runs.write(digest("run", FORMAT, options, renders.identity(), repository), _encode(run))
-        caches.save_memo(config.root, files.memo())
+    with RenderCache(caches.root, engine) as renders:
+        options = None
+        inside = caches.root.resolve().is_relative_to(config.root.resolve())  # then every run changes the repository
+        if discovered_argo is None and not inside:
+            options = _options(config, targets, store, policies is not None, also_report, caches, tool)
+            if options is not None:
+                options["git_files"] = _git_files(config.root)
+        # From git's view of the repository, which the file digest does not see. Only a lookup needs
+        # them before the renders; without a memo there is none (every file would be read first),
+        # and the run finds them itself once a core is free.
+        links = None
+        if options is not None and memo is not None:
+            links = symlink_findings(config.root)
+            options["symlinks"] = [_finding_record(finding) for finding in links]
+            repository = files.digest()
+            if repository is not None:
+                payload = caches.runs.read(digest("run", FORMAT, options, renders.identity(), repository))
+                cached = None if payload is None else _decode(payload, config, targets)
+                if cached is not None:
+                    if files.reads:
+                        caches.save_memo(config.root, files.memo())
+                    return cached
+        run = runner(config, targets, engine, store, policies, discovered_argo, writers, homes, files=files,
+                     renders=renders, also_report=also_report, read_everything=options is not None, symlinks=links)
+        if files.unchanged():
+            for key, payload in run.fresh_renders:
+                renders.put(key, payload)
+            keep = options is not None and run.inputs_known and not run.timed_out
+            repository = files.digest() if keep else None
+            if repository is not None and options is not None and options["git_files"] == _git_files(config.root):
+                options["symlinks"] = [_finding_record(finding) for finding in run.symlinks]
+                caches.runs.write(digest("run", FORMAT, options, renders.identity(), repository), _encode(run))
+            caches.save_memo(config.root, files.memo())
     prune(caches.root)
     return run

@@ -263,7 +263,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
                 else:
                     reused.append((target, cached))
             # The rules are imported here, while kustomize renders (`policies.families`); an
-            # unknown rule id in mlops.yaml then ends the renders (below) instead of waiting for them.
+            # unknown rule id in mlops.yaml then ends the batch (`ended_on_failure`) at once.
             config.check_rule_ids(rule_ids())
             def free_a_core() -> None:
                 """A worker has no render left to start: let what needs no render run (once)."""

@@ -92,10 +92,25 @@ class RenderCache:
         known = self._engines.read(key)
         if known is None:
             version = engine_version(self._engine)
-            self._engines.write(key, version.encode("utf-8"))
+            if version is None:  # mlops is being stopped: it renders nothing more, and learnt no version
+                version = ""
+            else:
+                self._engines.write(key, version.encode("utf-8"))
         else:
             version = known.decode("utf-8", "replace")
         self._identity = {**binary, "version": version}
+
+    def __enter__(self) -> RenderCache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Wait until the engine is identified, whether or not a key needed it.
+
+        A run that ends early (a failure, a signal) must not leave the thread writing the engine's
+        entry behind it: cut off at exit, it would leave a temporary file in the cache folder (and
+        in tests, write into the next test's).
+        """
+        waits.join(self._identified)
 
     def identity(self) -> dict[str, object]:
         """The engine as keys see it: command, executable (path and status) and reported version."""

@@ -99,28 +99,36 @@ def render_timeout() -> float | None:
     return seconds or None
 
 
+def _captured(command: list[str], timeout: float | None,
+              batch: children.Batch | None = None) -> tuple[int, bytes, bytes]:
+    """Exit code, output and error output of a child (`children.run`, which raises as it says).
+
+    They go to unnamed files, not pipes: the kernel writes them while this process is busy
+    checking other roots, so kustomize never waits for a Python thread to drain a full pipe.
+    """
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        code = children.run(command, stdout, stderr, timeout, batch)
+        stdout.seek(0)
+        stderr.seek(0)
+        return code, stdout.read(), stderr.read()
+
+
 def _run(engine: Engine, folder: Path, options: tuple[str, ...] = (),
          batch: children.Batch | None = None) -> RenderResult:
-    # Output goes to unnamed files, not pipes: the kernel writes them while this process is busy
-    # checking other roots, so kustomize never waits for a Python thread to drain a full pipe.
     timeout = engine.timeout
-    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-        try:
-            code = children.run([*engine.command, *options, str(folder)], stdout, stderr, timeout, batch)
-        except subprocess.TimeoutExpired:
-            return RenderResult(folder, "", f"kustomize did not finish in {timeout:g} s (the limit is "
-                                            f"{RENDER_TIMEOUT_VARIABLE}, in seconds; 0: none)", timed_out=True)
-        except children.Stopped:
-            return RenderResult(folder, "", "the render was stopped: its result is no longer wanted", timed_out=True)
-        except OSError as error:
-            raise OutsideError(f"cannot run {engine.description}: {error.strerror}") from None
-        stdout.seek(0)
-        output = _text(stdout.read())
-        if code != 0:
-            stderr.seek(0)
-            message = " ".join(_text(stderr.read()).split()) or f"exit code {code}"
-            return RenderResult(folder, output, message.removeprefix("error: "))
-    return RenderResult(folder, output, None)
+    try:
+        code, output, errors = _captured([*engine.command, *options, str(folder)], timeout, batch)
+    except subprocess.TimeoutExpired:
+        return RenderResult(folder, "", f"kustomize did not finish in {timeout:g} s (the limit is "
+                                        f"{RENDER_TIMEOUT_VARIABLE}, in seconds; 0: none)", timed_out=True)
+    except children.Stopped:
+        return RenderResult(folder, "", "the render was stopped: its result is no longer wanted", timed_out=True)
+    except OSError as error:
+        raise OutsideError(f"cannot run {engine.description}: {error.strerror}") from None
+    if code != 0:
+        message = " ".join(_text(errors).split()) or f"exit code {code}"
+        return RenderResult(folder, _text(output), message.removeprefix("error: "))
+    return RenderResult(folder, _text(output), None)
 
 
 def render(engine: Engine, folder: Path, options: tuple[str, ...] = (),
@@ -158,17 +166,18 @@ def binary_identity(engine: Engine) -> dict[str, object]:
             "device": status.st_dev}
 
 
-def engine_version(engine: Engine) -> str:
-    """The version the engine reports (`kustomize version`, `kubectl version --client`), or ""."""
+def engine_version(engine: Engine) -> str | None:
+    """The version the engine reports (`kustomize version`, `kubectl version --client`), or "".
+
+    None when mlops is being stopped (`children.Stopped`): there was no answer, so none to keep.
+    """
     command = [engine.command[0], "version"]
     if engine.command[1:] == ("kustomize",):
         command.append("--client")
-    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-        try:
-            code = children.run(command, stdout, stderr, VERSION_TIMEOUT_SECONDS)
-        except (OSError, subprocess.TimeoutExpired, children.Stopped):
-            return ""
-        if code != 0:
-            return ""
-        stdout.seek(0)
-        return " ".join(stdout.read().decode("utf-8", "replace").split())
+    try:
+        code, output, _ = _captured(command, VERSION_TIMEOUT_SECONDS)
+    except children.Stopped:
+        return None
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return " ".join(output.decode("utf-8", "replace").split()) if code == 0 else ""
