@@ -91,11 +91,10 @@ class RenderCache:
         key = digest("engine", FORMAT, binary)
         known = self._engines.read(key)
         if known is None:
-            version = engine_version(self._engine)
-            if version is None:  # mlops is being stopped: it renders nothing more, and learnt no version
-                version = ""
-            else:
-                self._engines.write(key, version.encode("utf-8"))
+            answer = engine_version(self._engine)
+            if answer is not None:  # None: mlops is being stopped, renders nothing more, learnt nothing
+                self._engines.write(key, answer.encode("utf-8"))
+            version = answer or ""
         else:
             version = known.decode("utf-8", "replace")
         self._identity = {**binary, "version": version}
