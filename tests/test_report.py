@@ -498,6 +498,28 @@ def test_the_same_source_line_in_several_targets_is_one_finding_listing_them() -
     assert suites == {"dev": 1, "test": 1, "prod": 1}  # each target's suite fails
 
 
+def test_a_merged_finding_names_no_namespace_that_only_one_target_has() -> None:
+    base = Finding("image-digest", Severity.ERROR, "image is tag-only", file="base/rt.yaml", line=9)
+    copies = [replace(base, environment=name, object=ObjectRef("ServingRuntime", "ovms", f"mlops-{name}", "v1alpha1"))
+              for name in ("dev", "test", "prod")]
+    [merged] = one_per_cause(copies)
+    assert merged.environments == ("dev", "test", "prod")
+    assert merged.object == ObjectRef("ServingRuntime", "ovms", None, "v1alpha1")
+    assert "dev, test, prod ServingRuntime/ovms:" in render([merged], "text", CONTEXT)
+    suites = ElementTree.fromstring(render([merged], "junit", CONTEXT)).iter("testsuite")
+    assert all("mlops-dev" not in ElementTree.tostring(suite, encoding="unicode") for suite in suites)
+    same_namespace = one_per_cause([replace(copy, object=RUNTIME) for copy in copies])
+    assert [finding.object for finding in same_namespace] == [RUNTIME]
+
+
+def test_findings_about_objects_of_other_names_stay_apart() -> None:
+    base = Finding("image-digest", Severity.ERROR, "image is tag-only", file="base/rt.yaml", line=9)
+    prefixed = [replace(base, environment=name, object=ObjectRef("ServingRuntime", f"{name}-ovms", "ml"))
+                for name in ("dev", "prod")]
+    assert [(f.environments, f.object) for f in one_per_cause(prefixed)] == [
+        (("dev",), prefixed[0].object), (("prod",), prefixed[1].object)]
+
+
 def test_many_targets_are_counted_and_no_message_is_longer_than_the_limit() -> None:
     long = Finding("argocd-source-path", Severity.ERROR, "x" * 20_000, file="a.yaml", line=1, environment="t0")
     merged = one_per_cause([replace(long, environment=f"t{i}") for i in range(16)])

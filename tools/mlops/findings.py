@@ -123,11 +123,24 @@ class SchemaCoverage:
 MESSAGE_LIMIT = 500
 
 
+def _shared_object(kept: ObjectRef | None, other: ObjectRef | None) -> ObjectRef | None:
+    """The object of a finding merged across targets, saying only what is true of every one of them.
+
+    Each overlay usually sets its own namespace (`mlops-dev`, `mlops-prod`): the merged finding
+    names the object without a namespace rather than with the first target's.
+    """
+    if kept is None or other is None or kept == other:
+        return kept
+    return replace(kept, namespace=kept.namespace if kept.namespace == other.namespace else None,
+                   api_version=kept.api_version if kept.api_version == other.api_version else None)
+
+
 def one_per_cause(findings: list[Finding]) -> list[Finding]:
     """Findings of the same source line and text in several targets as one, listing those targets.
 
     Environments share their bases: without this, one mistake in a base shows once per target
-    that includes it. Findings without a file (repository-wide) are kept as they are.
+    that includes it. Findings without a file (repository-wide) are kept as they are, and so are
+    findings about objects of another kind or name (a per-overlay `namePrefix`): each names its own.
     """
     position: dict[tuple[object, ...], int] = {}
     result: list[Finding] = []
@@ -137,14 +150,17 @@ def one_per_cause(findings: list[Finding]) -> list[Finding]:
         if not finding.file or not finding.environment:
             result.append(finding)
             continue
+        ref = finding.object
         key = (finding.rule, finding.severity, finding.file, finding.line, finding.path, finding.message,
-               finding.fix, finding.waived)
+               finding.fix, finding.waived, None if ref is None else (ref.kind, ref.name))
         index = position.get(key)
         if index is None:
             position[key] = len(result)
             result.append(finding)
         elif finding.environment not in result[index].environments:
-            result[index] = replace(result[index], also_in=(*result[index].also_in, finding.environment))
+            kept = result[index]
+            result[index] = replace(kept, also_in=(*kept.also_in, finding.environment),
+                                    object=_shared_object(kept.object, ref))
     return result
 
 
