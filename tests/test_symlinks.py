@@ -18,7 +18,9 @@ from click.testing import CliRunner
 
 from github_standin import github  # noqa: F401 - the fixture
 from mlops.cli import main
+from mlops.errors import UsageError
 from mlops.git import Git
+from mlops.symlinks import findings as symlink_findings
 from mlops.symlinks import out_of_bounds
 from repo_builder import DEPLOYMENT, simple_repo
 from test_promote import git, mlops, read_remote_pin, remote_refs, workspace  # noqa: F401 - the fixture
@@ -90,6 +92,25 @@ def test_outside_git_every_file_counts_but_virtual_environments(tmp_path: Path,
     os.symlink("/etc/hosts", repo / "hosts")
     code, found = validate(repo)
     assert code == 1 and [f["file"] for f in found] == ["hosts"]
+
+
+def test_only_a_work_tree_has_a_top_folder(repo: Path, tmp_path: Path) -> None:
+    """One git start tells a work tree's top folder; `.git` itself and a plain folder have none."""
+    assert Git(repo / "docs").work_tree_top() == repo.resolve()
+    assert Git(repo / ".git").work_tree_top() is None
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert Git(plain).work_tree_top() is None
+    with pytest.raises(UsageError, match="not inside a git repository"):
+        Git(repo / ".git").toplevel()
+
+
+def test_the_check_judges_the_files_of_the_git_listing_it_is_handed(repo: Path) -> None:
+    """The run cache hands over the `git ls-files` output it has read: only links in it count."""
+    os.symlink("/etc/passwd", repo / "docs" / "passwd")
+    assert [f.file for f in symlink_findings(repo)] == ["docs/passwd"]  # git lists the untracked link
+    assert [f.file for f in symlink_findings(repo, "docs/passwd\0base/deploy.yaml\0")] == ["docs/passwd"]
+    assert symlink_findings(repo, "base/deploy.yaml\0") == []
 
 
 def commit_link(clone: Path, link: str, target: str) -> None:

@@ -138,10 +138,24 @@ class Git:
         with interrupt.shielded():
             return self.ok(*args, cwd=cwd)
 
+    def work_tree_top(self) -> Path | None:
+        """The top folder of the work tree holding the root; None outside one (a bare repository, `.git`).
+
+        One git start: `--show-toplevel` fails wherever there is no work tree, which is what
+        `--is-inside-work-tree` (true, or false inside `.git`) would be asked first for.
+        """
+        try:
+            completed = run_process(["git", "rev-parse", "--show-toplevel"], cwd=self.root, text=True)
+        except (FileNotFoundError, subprocess.TimeoutExpired):
+            return None
+        top = str(completed.stdout).strip()
+        return Path(top) if completed.returncode == 0 and top else None
+
     def toplevel(self) -> Path:
-        if not self.ok("rev-parse", "--is-inside-work-tree"):
+        top = self.work_tree_top()
+        if top is None:
             raise UsageError(f"{self.root} is not inside a git repository")
-        return Path(self.run("rev-parse", "--show-toplevel").strip())
+        return top
 
     def prefix_of(self, folder: Path) -> str:
         """Where `folder` sits inside the repository, as git paths start: "" or "sub/folder/"."""

@@ -42,6 +42,7 @@ from .kustomize.cache import RenderCache
 from .manifests import Manifest
 from .repofiles import Memo, RepoFiles
 from .schemas.store import SchemaStore
+from .symlinks import COMMITTED_FILES_ARGS
 from .symlinks import findings as symlink_findings
 from .validate import PolicyHook, ValidationRun, run_validation
 from .yamlsource import SourceDocument
@@ -96,20 +97,22 @@ def _installed() -> list[str]:
     return found
 
 
-def _git_files(root: Path) -> str:
-    """A hash of the files git tracks or would track here: rules read that list (Argo CD's file generators).
+def _git_files(root: Path) -> tuple[str, str | None]:
+    """A hash of the files git tracks or would track here, and git's list of them (None without one).
 
-    It also depends on git's index (a file tracked although ignored), which the file digest,
-    leaving `.git` out, does not see.
+    Rules read that list (Argo CD's file generators), and it depends on git's index (a file
+    tracked although ignored), which the file digest, leaving `.git` out, does not see. The list
+    itself is what the symlink check asks git for (`symlinks.COMMITTED_FILES_ARGS`), so a lookup
+    hands it over instead of starting git again.
     """
     try:
-        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
-                                capture_output=True, check=False, timeout=60)
+        listed = subprocess.run(["git", *COMMITTED_FILES_ARGS], cwd=root, capture_output=True, check=False,
+                                timeout=60)
     except (OSError, subprocess.TimeoutExpired):
-        return "no git"
+        return "no git", None
     if listed.returncode != 0:
-        return "not a git checkout"
-    return hashlib.sha256(listed.stdout).hexdigest()
+        return "not a git checkout", None
+    return hashlib.sha256(listed.stdout).hexdigest(), listed.stdout.decode("utf-8", "surrogateescape")
 
 
 def _options(config: Config, targets: list[Target], store: SchemaStore, policies: bool,
@@ -188,17 +191,18 @@ def validate_cached(config: Config, targets: list[Target], engine: Engine, store
     files = RepoFiles(config.root, memo, tool)
     with RenderCache(caches.root, engine) as renders:
         options = None
+        listed = None
         inside = caches.root.resolve().is_relative_to(config.root.resolve())  # then every run changes the repository
         if discovered_argo is None and not inside:
             options = _options(config, targets, store, policies is not None, also_report, caches, tool)
             if options is not None:
-                options["git_files"] = _git_files(config.root)
+                options["git_files"], listed = _git_files(config.root)
         # From git's view of the repository, which the file digest does not see. Only a lookup needs
         # them before the renders; without a memo there is none (every file would be read first),
         # and the run finds them itself once a core is free.
         links = None
         if options is not None and memo is not None:
-            links = symlink_findings(config.root)
+            links = symlink_findings(config.root, listed)
             options["symlinks"] = [_finding_record(finding) for finding in links]
             repository = files.digest()
             if repository is not None:
@@ -215,7 +219,7 @@ def validate_cached(config: Config, targets: list[Target], engine: Engine, store
                 renders.put(key, payload)
             keep = options is not None and run.inputs_known and not run.timed_out
             repository = files.digest() if keep else None
-            if repository is not None and options is not None and options["git_files"] == _git_files(config.root):
+            if repository is not None and options is not None and options["git_files"] == _git_files(config.root)[0]:
                 options["symlinks"] = [_finding_record(finding) for finding in run.symlinks]
                 caches.runs.write(digest("run", FORMAT, options, renders.identity(), repository), _encode(run))
             caches.save_memo(config.root, files.memo())

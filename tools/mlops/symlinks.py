@@ -104,19 +104,25 @@ def links_to_commit(root: Path, repository_root: Path, listed: list[str] | None)
             yield Link(relative, target, out_of_bounds(prefix + relative, target))
 
 
-def findings(root: Path) -> list[Finding]:
+#: `git ls-files` with these arguments, run in a folder, lists what `git add -A` would commit under it.
+COMMITTED_FILES_ARGS = ("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+
+
+def findings(root: Path, listed_output: str | None = None) -> list[Finding]:
     """One error per symlink under `root` that would stop Argo CD from rendering the repository.
 
     In a git checkout, what counts is what `git add -A` would commit (tracked files and
     untracked ones that are not ignored, so a local `.venv` never does), judged against the
-    repository's top level; elsewhere, every file under `root`.
+    repository's top level; elsewhere, every file under `root`. `listed_output` is the output of
+    `git COMMITTED_FILES_ARGS` in `root` when the caller has run it already (the run cache does).
     """
     git = Git(root)
     listed: list[str] | None = None
-    repository_root = root
-    if git.ok("rev-parse", "--is-inside-work-tree"):
-        repository_root = git.toplevel()
-        output = git.run("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    repository_root = git.work_tree_top()
+    if repository_root is None:
+        repository_root = root
+    else:
+        output = git.run(*COMMITTED_FILES_ARGS) if listed_output is None else listed_output
         listed = sorted({name for name in output.split("\0") if name})
     return [Finding(RULE, Severity.ERROR, link.problem, file=link.path, fix=link.fix)
             for link in links_to_commit(root, repository_root, listed) if link.out_of_bounds]
