@@ -22,7 +22,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import IO
@@ -66,8 +66,8 @@ class Batch:
 
 
 def run(command: list[str], stdout: IO[bytes], stderr: IO[bytes], timeout: float | None,
-        batch: Batch | None = None) -> int:
-    """Run `command` to its end and return its exit code.
+        batch: Batch | None = None, started: Callable[[], None] | None = None) -> int:
+    """Run `command` to its end and return its exit code; `started` is called once the child runs.
 
     Raises `subprocess.TimeoutExpired` when `timeout` passed (the group is ended first),
     `Stopped` when `stop_all`, or `end` of its `batch`, ended it or came before it could start,
@@ -84,6 +84,8 @@ def run(command: list[str], stdout: IO[bytes], stderr: IO[bytes], timeout: float
             _end(process)  # a handler in this (the main) thread stopped everything while it started
     timer = threading.Timer(timeout, _end, args=(process, _TIME_LIMIT)) if timeout is not None else None
     try:
+        if started is not None:
+            started()
         if timer is not None:
             timer.daemon = True
             timer.start()

@@ -13,11 +13,19 @@ no such time, and there the work starts at once, as before.
 Measured on a 2-core machine with the 100-model benchmark copy and a pure-Python load of 1.7 CPU
 seconds: started with the renders, 1.29 of the floor; started when a core fell idle, 1.08; with two
 equal roots, 1.60 started at once and 1.81 when waiting (hence the prediction).
+
+And a worker that is free starts its next render before the main thread goes on (`Launches`).
+Starting kustomize takes the worker a few steps in the interpreter (two temporary files, the
+fork), and the main thread, loading the render that just finished or walking the next root,
+hands the interpreter over only every 5 ms (`sys.getswitchinterval`): the third overlay of the
+benchmark copy started 8 to 46 ms after the worker was free, on the longest chain of renders.
+The main thread waits for the start instead (a millisecond or two).
 """
 
 from __future__ import annotations
 
 import heapq
+import threading
 from collections.abc import Sequence
 
 #: Wait for a free core only when the renders are predicted to leave one idle for at least this
@@ -48,3 +56,27 @@ def idle_share(durations: Sequence[float], workers: int) -> float:
 def should_wait(durations: Sequence[float], workers: int) -> bool:
     """Let the render-free work wait for an idle worker (see the module's docstring)."""
     return len(durations) >= workers and idle_share(durations, workers) >= IDLE_SHARE_TO_WAIT
+
+
+#: The longest the main thread waits for a free worker to start kustomize: a render that never
+#: starts (its batch was ended) must not hold the run.
+LAUNCH_WAIT_SECONDS = 0.05
+
+
+class Launches:
+    """How many renders have started kustomize; the main thread waits for a free worker's next one."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def started(self) -> None:
+        """Called by a worker once kustomize runs (`children.run`)."""
+        with self._changed:
+            self._count += 1
+            self._changed.notify_all()
+
+    def wait_for(self, count: int) -> bool:
+        """Until `count` renders have started (True), or `LAUNCH_WAIT_SECONDS` passed (False)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._count >= count, LAUNCH_WAIT_SECONDS)

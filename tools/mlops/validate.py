@@ -42,7 +42,7 @@ from .policies import rule_ids
 from .policies.secrets import CREDENTIAL_HITS, REPOSITORY_TEXTS
 from .releases import infer_releases
 from .render_failure import explain as explain_render_failure
-from .render_schedule import should_wait
+from .render_schedule import Launches, should_wait
 from .repofiles import PRUNED, RepoFiles
 from .schemachecks import CO_OWNED, Checked, check_target, summary
 from .schemas.store import CompiledSchema, SchemaStore
@@ -238,6 +238,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
     hook: _Policies | None = None
     workers = max(1, min(len(context), os.cpu_count() or 1))
     core_free = threading.Event()  # set once a worker has no render left to start (render_schedule)
+    launches = Launches()
     links: list[Finding] = []  # the symlink findings, found by free_a_core
     try:
         # this run's renders: ended at once when the block fails, before the pool waits for them
@@ -258,8 +259,10 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
                     key = renders.key(tree, target.path, root, files.sha256, target.build_options)
                 cached = renders.get(key) if renders is not None and key is not None else None
                 if cached is None:
-                    submitted[pool.submit(render, engine, root / target.path, target.build_options, batch)] = (
-                        target, key)
+                    submitted[pool.submit(render, engine, root / target.path, target.build_options, batch,
+                                          launches.started)] = (target, key)
+                    if len(submitted) <= workers:  # a free worker takes it: let it start kustomize first
+                        launches.wait_for(len(submitted))
                 else:
                     reused.append((target, cached))
             # The rules are imported here, while kustomize renders (`policies.families`); an
@@ -290,6 +293,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
                 target, key = submitted[future]
                 result = future.result()
                 run.rendered.append(target.name)
+                launches.wait_for(min(len(submitted), workers + len(run.rendered)))  # the freed worker's next
                 if len(submitted) - len(run.rendered) < workers:
                     free_a_core()
                 if result.error is not None:

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,25 +100,25 @@ def render_timeout() -> float | None:
     return seconds or None
 
 
-def _captured(command: list[str], timeout: float | None,
-              batch: children.Batch | None = None) -> tuple[int, bytes, bytes]:
+def _captured(command: list[str], timeout: float | None, batch: children.Batch | None = None,
+              started: Callable[[], None] | None = None) -> tuple[int, bytes, bytes]:
     """Exit code, output and error output of a child (`children.run`, which raises as it says).
 
     They go to unnamed files, not pipes: the kernel writes them while this process is busy
     checking other roots, so kustomize never waits for a Python thread to drain a full pipe.
     """
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-        code = children.run(command, stdout, stderr, timeout, batch)
+        code = children.run(command, stdout, stderr, timeout, batch, started)
         stdout.seek(0)
         stderr.seek(0)
         return code, stdout.read(), stderr.read()
 
 
-def _run(engine: Engine, folder: Path, options: tuple[str, ...] = (),
-         batch: children.Batch | None = None) -> RenderResult:
+def _run(engine: Engine, folder: Path, options: tuple[str, ...] = (), batch: children.Batch | None = None,
+         started: Callable[[], None] | None = None) -> RenderResult:
     timeout = engine.timeout
     try:
-        code, output, errors = _captured([*engine.command, *options, str(folder)], timeout, batch)
+        code, output, errors = _captured([*engine.command, *options, str(folder)], timeout, batch, started)
     except subprocess.TimeoutExpired:
         return RenderResult(folder, "", f"kustomize did not finish in {timeout:g} s (the limit is "
                                         f"{RENDER_TIMEOUT_VARIABLE}, in seconds; 0: none)", timed_out=True)
@@ -131,13 +132,14 @@ def _run(engine: Engine, folder: Path, options: tuple[str, ...] = (),
     return RenderResult(folder, _text(output), None)
 
 
-def render(engine: Engine, folder: Path, options: tuple[str, ...] = (),
-           batch: children.Batch | None = None) -> RenderResult:
+def render(engine: Engine, folder: Path, options: tuple[str, ...] = (), batch: children.Batch | None = None,
+           started: Callable[[], None] | None = None) -> RenderResult:
     """Render a root exactly as Argo CD would, with the build options of its Argo CD (`--enable-helm`, ...).
 
-    A render of `batch` is ended when the batch is (`children.end`), and when mlops is interrupted.
+    A render of `batch` is ended when the batch is (`children.end`), and when mlops is interrupted;
+    `started` is called once kustomize runs.
     """
-    return _run(engine, folder, options, batch)
+    return _run(engine, folder, options, batch, started)
 
 
 def render_many(engine: Engine, folders: list[Path]) -> list[RenderResult]:
