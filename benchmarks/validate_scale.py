@@ -5,9 +5,13 @@ Builds, in a temporary folder, a copy of the template with N models (copies of
 interleaved so that every figure meets the same load on the machine:
 
   floor     `kubectl kustomize` (the engine `mlops` finds) of every root `mlops validate`
-            renders, as many at once as the tool runs (one per core), from this process:
-            nothing can be validated faster than it is rendered (measured at the start and at
-            the end of each round, the mean of the two);
+            renders, as many at once as the tool runs (one per core), from this process, in
+            this process's environment: what rendering alone costs a user (measured at the
+            start and at the end of each round, the mean of the two);
+  paced     the same renders in the environment `mlops` gives kustomize (`GOGC=400`, see
+            `mlops.kustomize.engine`), once per round: the tool renders faster than bare
+            kustomize, so its ratio to this floor is what checking adds beyond rendering
+            (not measured when GOGC or GOMEMLIMIT is set: then both are the same);
   no-cache  `mlops validate --no-cache`, as a user runs it (a new process, policies included,
             byte-compiled beforehand as an installed package is);
   cold      `mlops validate` with an empty cache folder (renders, checks, fills the caches);
@@ -94,11 +98,12 @@ def timed(action: Callable[[], object], label: str = "") -> float:
     return seconds
 
 
-def floor(command: tuple[str, ...], folders: list[Path]) -> None:
+def floor(command: tuple[str, ...], folders: list[Path], environment: dict[str, str] | None = None) -> None:
     """Bare kustomize of every root, as many at once as `mlops validate` runs."""
     def one(folder: Path) -> None:
         with tempfile.TemporaryFile() as output:
-            subprocess.run([*command, str(folder)], stdout=output, stderr=subprocess.DEVNULL, check=True)
+            subprocess.run([*command, str(folder)], stdout=output, stderr=subprocess.DEVNULL, check=True,
+                           env=environment)
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(folders), os.cpu_count() or 1))) as pool:
         list(pool.map(one, folders))
@@ -131,7 +136,7 @@ def validate(repo: Path, cache: Path, *options: str) -> subprocess.CompletedProc
 
 
 def one_round(repo: Path, cache: Path, command: tuple[str, ...], folders: list[Path], patch: Path,
-              label: str) -> dict[str, float]:
+              label: str, paced: dict[str, str] | None) -> dict[str, float]:
     """Seconds of each measure, one after another under (nearly) the same load.
 
     The floor is measured before and after the others and the mean taken: on a shared machine
@@ -140,6 +145,8 @@ def one_round(repo: Path, cache: Path, command: tuple[str, ...], folders: list[P
     """
     before = timed(lambda: floor(command, folders), "floor")
     seconds = {"no-cache": timed(lambda: validate(repo, cache, "--no-cache"), "no-cache")}
+    if paced is not None:
+        seconds["paced"] = timed(lambda: floor(command, folders, paced), "paced")
     outputs: list[bytes] = []
     seconds["cold"] = timed(lambda: outputs.append(validate(repo, cache).stdout), "cold")
     seconds["warm"] = timed(lambda: outputs.append(validate(repo, cache).stdout), "warm")
@@ -158,6 +165,7 @@ def measure(models: int, runs: int, scratch: Path) -> dict[str, list[float]]:
     sys.path.insert(0, str(ROOT / "tools"))
     from mlops import config as config_module
     from mlops.kustomize import find_engine
+    from mlops.kustomize.engine import render_environment
 
     repo = scratch / f"repo-{models}"
     repo.mkdir()
@@ -166,16 +174,20 @@ def measure(models: int, runs: int, scratch: Path) -> dict[str, list[float]]:
     folders = [repo / target.path for target in config.all_targets]
     engine = find_engine()
     patch = repo / "overlays" / "dev" / "patches" / f"{EXAMPLE}-000.yaml"
-    ratios: dict[str, list[float]] = {name: [] for name in ("floor", *MEASURES)}
+    paced = render_environment()
+    ratios: dict[str, list[float]] = {name: [] for name in ("floor", *MEASURES, "paced")}
     for round_number in range(runs):
         cache = scratch / f"cache-{models}-{round_number}"
-        seconds = one_round(repo, cache, engine.command, folders, patch, f"round {round_number}")
+        seconds = one_round(repo, cache, engine.command, folders, patch, f"round {round_number}", paced)
         ratios["floor"].append(seconds["floor"])
         for name in MEASURES:
             ratios[name].append(seconds[name] / seconds["floor"])
+        if "paced" in seconds:
+            ratios["paced"].append(seconds["no-cache"] / seconds["paced"])
         print(f"  round {round_number + 1}: floor {seconds['floor']:.2f} s "
               f"({seconds['floor before']:.2f} and {seconds['floor after']:.2f}), "
-              + ", ".join(f"{name} {seconds[name]:.2f} s" for name in MEASURES), flush=True)
+              + ", ".join(f"{name} {seconds[name]:.2f} s" for name in ("paced", *MEASURES) if name in seconds),
+              flush=True)
         shutil.rmtree(cache, ignore_errors=True)
     return ratios
 
@@ -243,6 +255,11 @@ def main() -> int:
                       f"(min {min(values):.2f}, max {max(values):.2f}, {len(values)} rounds); "
                       f"CPU {statistics.median(CPU[name]) / floor_cpu:.2f}x the floor's"
                       + (f"   target {target}" if target else ""))
+            if ratios["paced"]:
+                paced = ratios["paced"]
+                print(f"  no-cache/paced floor: median {statistics.median(paced):.2f} (min {min(paced):.2f}, "
+                      f"max {max(paced):.2f}); the paced floor is {statistics.median(CPU['paced']) / floor_cpu:.2f}x "
+                      "the floor's CPU")
             CPU.clear()
         schema_rates(args.models[0], scratch)
     return 0

@@ -80,3 +80,28 @@ def test_the_engine_carries_its_time_limit_and_refuses_a_bad_one(monkeypatch: py
     monkeypatch.setenv("MLOPS_RENDER_TIMEOUT", "-1")
     with pytest.raises(UsageError, match="MLOPS_RENDER_TIMEOUT"):
         find_engine()
+
+
+def _echo_gc_settings(folder: Path) -> Path:
+    """A kustomize stand-in that prints the Go collector settings it was started with."""
+    path = folder / "gc-kustomize"
+    path.write_text('#!/bin/sh\necho "GOGC=${GOGC-unset} GOMEMLIMIT=${GOMEMLIMIT-unset}"\n')
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize(("settings", "seen"), [
+    ({}, "GOGC=400 GOMEMLIMIT=unset"),
+    ({"GOGC": "50"}, "GOGC=50 GOMEMLIMIT=unset"),
+    ({"GOMEMLIMIT": "512MiB"}, "GOGC=unset GOMEMLIMIT=512MiB"),
+])
+def test_renders_pace_go_s_collector_unless_the_user_did(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          settings: dict[str, str], seen: str) -> None:
+    (tmp_path / "root").mkdir()
+    monkeypatch.setenv("KUSTOMIZE", str(_echo_gc_settings(tmp_path)))
+    monkeypatch.delenv("GOGC", raising=False)
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    result = render(find_engine(), tmp_path / "root")
+    assert result.error is None and result.output.strip() == seen

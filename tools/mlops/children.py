@@ -22,7 +22,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import IO
@@ -66,8 +66,11 @@ class Batch:
 
 
 def run(command: list[str], stdout: IO[bytes], stderr: IO[bytes], timeout: float | None,
-        batch: Batch | None = None, started: Callable[[], None] | None = None) -> int:
+        batch: Batch | None = None, started: Callable[[], None] | None = None,
+        environment: Mapping[str, str] | None = None) -> int:
     """Run `command` to its end and return its exit code; `started` is called once the child runs.
+
+    The child gets `environment` (None: this process's own).
 
     Raises `subprocess.TimeoutExpired` when `timeout` passed (the group is ended first),
     `Stopped` when `stop_all`, or `end` of its `batch`, ended it or came before it could start,
@@ -78,7 +81,7 @@ def run(command: list[str], stdout: IO[bytes], stderr: IO[bytes], timeout: float
         if _stopping or (batch is not None and batch.ended):
             raise Stopped
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-                                   process_group=0 if _GROUPS else None)
+                                   env=environment, process_group=0 if _GROUPS else None)
         _live[process] = _Child(batch)
         if _stopping or (batch is not None and batch.ended):
             _end(process)  # a handler in this (the main) thread stopped everything while it started

@@ -5,6 +5,14 @@ The engine is, in order: `$KUSTOMIZE`, a `kustomize` on PATH, then `kubectl kust
 no other download), then any `kubectl` on PATH.
 Roots are rendered exactly as Argo CD renders them: nothing is added to the build, and the
 user's files are never changed.
+
+kustomize is a Go program, and Go's garbage collector runs, by default, each time the heap has
+doubled (`GOGC=100`, the `runtime` package's documented variable). Renders run with `GOGC=400`:
+the five roots of the 100-model benchmark copy, two at a time, took 0.87 of the wall time and 0.82
+of the CPU time (median of 6 interleaved rounds), for more memory at the peak (the largest root:
+97 MB to 170 MB; at 1,000 models 247 MB to 485 MB, where kustomize's own work dominates and the
+time does not change). What kustomize prints does not depend on it. A `GOGC` or `GOMEMLIMIT`
+already in the environment is the user's choice, and then nothing is changed.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +34,8 @@ RENDER_TIMEOUT_SECONDS = 300
 #: Seconds one render may take before it is reported as failed; 0 waits as long as kustomize takes.
 RENDER_TIMEOUT_VARIABLE = "MLOPS_RENDER_TIMEOUT"
 VERSION_TIMEOUT_SECONDS = 30
+#: Go's garbage-collection target for renders (runtime package: GOGC; the Go default is 100)
+RENDER_GC_PERCENT = "400"
 
 
 @dataclass(frozen=True)
@@ -100,15 +110,27 @@ def render_timeout() -> float | None:
     return seconds or None
 
 
+def render_environment() -> dict[str, str] | None:
+    """The environment of a render: this process's, with `GOGC` unless the user tuned Go's collector.
+
+    None (inherit unchanged) when `GOGC` or `GOMEMLIMIT` is set: a user who limits kustomize's
+    memory on a small runner must not find the limit outpaced by a larger target.
+    """
+    if "GOGC" in os.environ or "GOMEMLIMIT" in os.environ:
+        return None
+    return {**os.environ, "GOGC": RENDER_GC_PERCENT}
+
+
 def _captured(command: list[str], timeout: float | None, batch: children.Batch | None = None,
-              started: Callable[[], None] | None = None) -> tuple[int, bytes, bytes]:
+              started: Callable[[], None] | None = None,
+              environment: Mapping[str, str] | None = None) -> tuple[int, bytes, bytes]:
     """Exit code, output and error output of a child (`children.run`, which raises as it says).
 
     They go to unnamed files, not pipes: the kernel writes them while this process is busy
     checking other roots, so kustomize never waits for a Python thread to drain a full pipe.
     """
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-        code = children.run(command, stdout, stderr, timeout, batch, started)
+        code = children.run(command, stdout, stderr, timeout, batch, started, environment)
         stdout.seek(0)
         stderr.seek(0)
         return code, stdout.read(), stderr.read()
@@ -118,7 +140,8 @@ def _run(engine: Engine, folder: Path, options: tuple[str, ...] = (), batch: chi
          started: Callable[[], None] | None = None) -> RenderResult:
     timeout = engine.timeout
     try:
-        code, output, errors = _captured([*engine.command, *options, str(folder)], timeout, batch, started)
+        code, output, errors = _captured([*engine.command, *options, str(folder)], timeout, batch, started,
+                                         render_environment())
     except subprocess.TimeoutExpired:
         return RenderResult(folder, "", f"kustomize did not finish in {timeout:g} s (the limit is "
                                         f"{RENDER_TIMEOUT_VARIABLE}, in seconds; 0: none)", timed_out=True)
