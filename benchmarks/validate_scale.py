@@ -8,10 +8,11 @@ interleaved so that every figure meets the same load on the machine:
             renders, as many at once as the tool runs (one per core), from this process, in
             this process's environment: what rendering alone costs a user (measured at the
             start and at the end of each round, the mean of the two);
-  paced     the same renders in the environment `mlops` gives kustomize (`GOGC=400`, see
-            `mlops.kustomize.engine`), once per round: the tool renders faster than bare
-            kustomize, so its ratio to this floor is what checking adds beyond rendering
-            (not measured when GOGC or GOMEMLIMIT is set: then both are the same);
+  paced     the same renders in the environment `mlops validate` gives kustomize (`GOGC=400`
+            for a root that reads at most 2 MiB, see `mlops.kustomize.engine`), once per round:
+            the tool renders small roots faster than bare kustomize, so its ratio to this floor
+            is what checking adds beyond rendering (not measured when no root is paced: then
+            both floors are the same);
   no-cache  `mlops validate --no-cache`, as a user runs it (a new process, policies included,
             byte-compiled beforehand as an installed package is);
   cold      `mlops validate` with an empty cache folder (renders, checks, fills the caches);
@@ -98,15 +99,17 @@ def timed(action: Callable[[], object], label: str = "") -> float:
     return seconds
 
 
-def floor(command: tuple[str, ...], folders: list[Path], environment: dict[str, str] | None = None) -> None:
-    """Bare kustomize of every root, as many at once as `mlops validate` runs."""
-    def one(folder: Path) -> None:
+def floor(command: tuple[str, ...], folders: list[Path],
+          environments: list[dict[str, str] | None] | None = None) -> None:
+    """Bare kustomize of every root, as many at once as `mlops validate` runs (in `environments`:
+    each root's, None for this process's)."""
+    def one(folder: Path, environment: dict[str, str] | None) -> None:
         with tempfile.TemporaryFile() as output:
             subprocess.run([*command, str(folder)], stdout=output, stderr=subprocess.DEVNULL, check=True,
                            env=environment)
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(folders), os.cpu_count() or 1))) as pool:
-        list(pool.map(one, folders))
+        list(pool.map(one, folders, environments or [None] * len(folders)))
 
 
 def tool_environment(scratch: Path) -> dict[str, str]:
@@ -136,7 +139,7 @@ def validate(repo: Path, cache: Path, *options: str) -> subprocess.CompletedProc
 
 
 def one_round(repo: Path, cache: Path, command: tuple[str, ...], folders: list[Path], patch: Path,
-              label: str, paced: dict[str, str] | None) -> dict[str, float]:
+              label: str, paced: list[dict[str, str] | None] | None) -> dict[str, float]:
     """Seconds of each measure, one after another under (nearly) the same load.
 
     The floor is measured before and after the others and the mean taken: on a shared machine
@@ -164,8 +167,10 @@ def one_round(repo: Path, cache: Path, command: tuple[str, ...], folders: list[P
 def measure(models: int, runs: int, scratch: Path) -> dict[str, list[float]]:
     sys.path.insert(0, str(ROOT / "tools"))
     from mlops import config as config_module
+    from mlops.kustomization import WalkCache, walk
     from mlops.kustomize import find_engine
     from mlops.kustomize.engine import render_environment
+    from mlops.render_schedule import input_bytes
 
     repo = scratch / f"repo-{models}"
     repo.mkdir()
@@ -174,7 +179,9 @@ def measure(models: int, runs: int, scratch: Path) -> dict[str, list[float]]:
     folders = [repo / target.path for target in config.all_targets]
     engine = find_engine()
     patch = repo / "overlays" / "dev" / "patches" / f"{EXAMPLE}-000.yaml"
-    paced = render_environment()
+    walked, sizes = WalkCache(), dict[Path, int]()
+    environments = [render_environment(input_bytes(walk(folder, repo, walked), sizes)) for folder in folders]
+    paced = environments if any(environment is not None for environment in environments) else None
     ratios: dict[str, list[float]] = {name: [] for name in ("floor", *MEASURES, "paced")}
     for round_number in range(runs):
         cache = scratch / f"cache-{models}-{round_number}"

@@ -9,7 +9,7 @@ import pytest
 
 from mlops.errors import OutsideError, UsageError
 from mlops.kustomize import find_engine, render
-from mlops.kustomize.engine import render_timeout
+from mlops.kustomize.engine import PACED_INPUT_BYTES, render_timeout
 from repo_builder import slow_kustomize
 
 
@@ -90,18 +90,22 @@ def _echo_gc_settings(folder: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("settings", "seen"), [
-    ({}, "GOGC=400 GOMEMLIMIT=unset"),
-    ({"GOGC": "50"}, "GOGC=50 GOMEMLIMIT=unset"),
-    ({"GOMEMLIMIT": "512MiB"}, "GOGC=unset GOMEMLIMIT=512MiB"),
+@pytest.mark.parametrize(("settings", "input_bytes", "seen"), [
+    ({}, 1_000, "GOGC=400 GOMEMLIMIT=unset"),
+    ({}, PACED_INPUT_BYTES, "GOGC=400 GOMEMLIMIT=unset"),
+    ({}, PACED_INPUT_BYTES + 1, "GOGC=unset GOMEMLIMIT=unset"),  # a large root: Go's own pace
+    ({}, None, "GOGC=unset GOMEMLIMIT=unset"),  # a caller that did not walk the root
+    ({"GOGC": "50"}, 1_000, "GOGC=50 GOMEMLIMIT=unset"),
+    ({"GOMEMLIMIT": "512MiB"}, 1_000, "GOGC=unset GOMEMLIMIT=512MiB"),
 ])
-def test_renders_pace_go_s_collector_unless_the_user_did(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                          settings: dict[str, str], seen: str) -> None:
+def test_small_renders_pace_go_s_collector_unless_the_user_did(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: dict[str, str], input_bytes: int | None,
+        seen: str) -> None:
     (tmp_path / "root").mkdir()
     monkeypatch.setenv("KUSTOMIZE", str(_echo_gc_settings(tmp_path)))
     monkeypatch.delenv("GOGC", raising=False)
     monkeypatch.delenv("GOMEMLIMIT", raising=False)
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
-    result = render(find_engine(), tmp_path / "root")
+    result = render(find_engine(), tmp_path / "root", input_bytes=input_bytes)
     assert result.error is None and result.output.strip() == seen

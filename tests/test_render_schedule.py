@@ -16,6 +16,7 @@ from mlops import children, render_schedule
 from mlops import config as config_module
 from mlops import validate as validate_module
 from mlops.check import schema_store
+from mlops.kustomize import engine as engine_module
 from mlops.kustomize import find_engine
 from mlops.render_schedule import IDLE_SHARE_TO_WAIT, Launches, idle_share, should_wait
 from mlops.validate import ValidationRun, run_validation
@@ -144,3 +145,24 @@ def test_a_finished_render_is_loaded_after_the_freed_worker_started_the_next(
     assert len(run.rendered) == 3
     first_load = next(index for index, event in enumerate(events) if event[0] == "loaded")
     assert events.index(("started", 3)) < first_load, events
+
+
+@pytest.mark.parametrize(("limit", "seen"), [(1 << 20, "400"), (0, "unset")])
+def test_validate_renders_small_roots_at_a_slower_collector_pace(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int, seen: str) -> None:
+    """`run_validation` tells each render what its root reads; a root over the limit keeps Go's pace."""
+    monkeypatch.setenv("MLOPS_OFFLINE", "1")
+    monkeypatch.delenv("GOGC", raising=False)
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    monkeypatch.setattr(engine_module, "PACED_INPUT_BYTES", limit)
+    log = tmp_path / "gogc.log"
+    engine = tmp_path / "logging-kustomize"
+    kubectl = Path(sys.executable).parent / "kubectl"
+    engine.write_text(f'#!/bin/sh\necho "${{GOGC-unset}}" >> "{log}"\nexec "{kubectl}" kustomize "$2"\n')
+    engine.chmod(0o755)
+    monkeypatch.setenv("KUSTOMIZE", str(engine))
+    repo = simple_repo(tmp_path / "repo", {"deployment.yaml": DEPLOYMENT}, ("dev", "test"))
+    cfg = config_module.load(repo)
+    run = run_validation(cfg, list(cfg.all_targets), find_engine(), schema_store(cfg, (), None, offline=True))
+    assert sorted(run.rendered) == ["dev", "test"]
+    assert log.read_text().split() == [seen, seen]

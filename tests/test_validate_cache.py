@@ -154,8 +154,8 @@ def test_a_file_changed_while_the_run_renders_stores_nothing(tmp_path: Path, mon
     real_render = validate_module.render
 
     def render_then_edit(engine: object, folder: Path, options: tuple[str, ...] = (), batch: object = None,
-                         started: object = None) -> object:
-        result = real_render(engine, folder, options, batch, started)  # type: ignore[arg-type]
+                         started: object = None, input_bytes: int | None = None) -> object:
+        result = real_render(engine, folder, options, batch, started, input_bytes)  # type: ignore[arg-type]
         write(repo, {"base/deploy.yaml": DEPLOYMENT.replace("replicas: 1", "replicas: 2")})
         return result
 

@@ -27,6 +27,9 @@ from __future__ import annotations
 import heapq
 import threading
 from collections.abc import Sequence
+from pathlib import Path
+
+from .kustomization import KustomizeTree
 
 #: Wait for a free core only when the renders are predicted to leave one idle for at least this
 #: share of their run (the template on two cores: 0.4; two equal roots: 0).
@@ -51,6 +54,24 @@ def idle_share(durations: Sequence[float], workers: int) -> float:
         return 0.0
     idle = sum(makespan - end for end in free_at) + (workers - len(free_at)) * makespan
     return idle / makespan
+
+
+def input_bytes(tree: KustomizeTree, sizes: dict[Path, int]) -> int:
+    """What a root reads, in bytes: the prediction of how long kustomize takes for it.
+
+    `sizes` keeps each file's size for the run: the roots share most of their files.
+    """
+    total = 0
+    for path in tree.files:
+        size = sizes.get(path)
+        if size is None:
+            try:
+                size = path.stat().st_size
+            except OSError:
+                size = 0
+            sizes[path] = size
+        total += size
+    return total
 
 
 def should_wait(durations: Sequence[float], workers: int) -> bool:

@@ -42,7 +42,7 @@ from .policies import rule_ids
 from .policies.secrets import CREDENTIAL_HITS, REPOSITORY_TEXTS
 from .releases import infer_releases
 from .render_failure import explain as explain_render_failure
-from .render_schedule import Launches, should_wait
+from .render_schedule import Launches, input_bytes, should_wait
 from .repofiles import PRUNED, RepoFiles
 from .schemachecks import CO_OWNED, Checked, check_target, summary
 from .schemas.store import CompiledSchema, SchemaStore
@@ -133,24 +133,6 @@ def _hash_files(files: RepoFiles, pending: PendingManifests, start: threading.Ev
     start.wait()
     with pending.exclusive():
         files.digest()
-
-
-def _input_bytes(tree: KustomizeTree, sizes: dict[Path, int]) -> int:
-    """What a root reads, in bytes: the prediction of how long kustomize takes for it.
-
-    `sizes` keeps each file's size for the run: the roots share most of their files.
-    """
-    total = 0
-    for path in tree.files:
-        size = sizes.get(path)
-        if size is None:
-            try:
-                size = path.stat().st_size
-            except OSError:
-                size = 0
-            sizes[path] = size
-        total += size
-    return total
 
 
 class _Policies:
@@ -245,6 +227,8 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
         with ThreadPoolExecutor(max_workers=workers) as pool, children.ended_on_failure() as batch:
             submitted: dict[Future[RenderResult], tuple[Target, str | None]] = {}
             reused: list[tuple[Target, CachedRender]] = []
+            sizes: dict[Path, int] = {}
+            predicted: list[int] = []  # what each submitted root reads, in submission order
             for target in context:
                 tree = walk(root / target.path, root, walked)
                 run.trees[target.name] = tree
@@ -259,8 +243,9 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
                     key = renders.key(tree, target.path, root, files.sha256, target.build_options)
                 cached = renders.get(key) if renders is not None and key is not None else None
                 if cached is None:
+                    predicted.append(input_bytes(tree, sizes))
                     submitted[pool.submit(render, engine, root / target.path, target.build_options, batch,
-                                          launches.started)] = (target, key)
+                                          launches.started, predicted[-1])] = (target, key)
                     if len(submitted) <= workers:  # a free worker takes it: let it start kustomize first
                         launches.wait_for(len(submitted))
                 else:
@@ -278,8 +263,7 @@ def run_validation(config: Config, targets: list[Target], engine: Engine, store:
                     stages[target.name] += _empty_resources(target, run.trees[target.name], root, sources, empty)
                 links = symlink_findings(root) if symlinks is None else symlinks
 
-            sizes: dict[Path, int] = {}
-            if not should_wait([_input_bytes(run.trees[t.name], sizes) for t, _ in submitted.values()], workers):
+            if not should_wait(predicted, workers):
                 free_a_core()
             if policies is not None and streaming:
                 hook = _Policies(policies, run, core_free)

@@ -7,12 +7,16 @@ Roots are rendered exactly as Argo CD renders them: nothing is added to the buil
 user's files are never changed.
 
 kustomize is a Go program, and Go's garbage collector runs, by default, each time the heap has
-doubled (`GOGC=100`, the `runtime` package's documented variable). Renders run with `GOGC=400`:
-the five roots of the 100-model benchmark copy, two at a time, took 0.87 of the wall time and 0.82
-of the CPU time (median of 6 interleaved rounds), for more memory at the peak (the largest root:
-97 MB to 170 MB; at 1,000 models 247 MB to 485 MB, where kustomize's own work dominates and the
-time does not change). What kustomize prints does not depend on it. A `GOGC` or `GOMEMLIMIT`
-already in the environment is the user's choice, and then nothing is changed.
+doubled (`GOGC=100`, the `runtime` package's documented variable). `mlops validate` renders a
+root that reads at most 2 MiB with `GOGC=400`. The five roots of the 100-model benchmark copy
+(0.88 MB at most), two at a time, took 0.87 of the wall time and 0.82 of the CPU time (median of
+6 interleaved rounds), for more memory at the peak (the largest root: 97 MB to 170 MB). Larger
+roots render at Go's pace: at 1,000 models (7 MB a root) `GOGC=400` was slower in every
+comparison, 3 % for the prod overlay alone, 6 % for the benchmark's five roots, 7 and 10 % for
+two overlays at once (the heap doubled to 485 MB while kustomize's own work, not its garbage,
+dominates); at 300 models (2.3 MB) there was no clear difference. What kustomize prints does
+not depend on it. A `GOGC` or `GOMEMLIMIT` already in the environment is the user's choice, and
+then nothing is changed.
 """
 
 from __future__ import annotations
@@ -34,8 +38,10 @@ RENDER_TIMEOUT_SECONDS = 300
 #: Seconds one render may take before it is reported as failed; 0 waits as long as kustomize takes.
 RENDER_TIMEOUT_VARIABLE = "MLOPS_RENDER_TIMEOUT"
 VERSION_TIMEOUT_SECONDS = 30
-#: Go's garbage-collection target for renders (runtime package: GOGC; the Go default is 100)
+#: Go's garbage-collection target for renders of small roots (runtime package: GOGC; Go's default is 100)
 RENDER_GC_PERCENT = "400"
+#: Roots that read more bytes than this render at Go's default pace (see the module's docstring)
+PACED_INPUT_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -110,13 +116,15 @@ def render_timeout() -> float | None:
     return seconds or None
 
 
-def render_environment() -> dict[str, str] | None:
-    """The environment of a render: this process's, with `GOGC` unless the user tuned Go's collector.
+def render_environment(input_bytes: int | None) -> dict[str, str] | None:
+    """The environment of a render of a root that reads `input_bytes`: this process's, with
+    `GOGC=400` for a small root (see the module's docstring).
 
-    None (inherit unchanged) when `GOGC` or `GOMEMLIMIT` is set: a user who limits kustomize's
-    memory on a small runner must not find the limit outpaced by a larger target.
+    None (inherit unchanged) for a large root or an unknown size, and when `GOGC` or
+    `GOMEMLIMIT` is set: a user who limits kustomize's memory on a small runner must not find the
+    limit outpaced by a larger target.
     """
-    if "GOGC" in os.environ or "GOMEMLIMIT" in os.environ:
+    if input_bytes is None or input_bytes > PACED_INPUT_BYTES or "GOGC" in os.environ or "GOMEMLIMIT" in os.environ:
         return None
     return {**os.environ, "GOGC": RENDER_GC_PERCENT}
 
@@ -137,11 +145,11 @@ def _captured(command: list[str], timeout: float | None, batch: children.Batch |
 
 
 def _run(engine: Engine, folder: Path, options: tuple[str, ...] = (), batch: children.Batch | None = None,
-         started: Callable[[], None] | None = None) -> RenderResult:
+         started: Callable[[], None] | None = None, input_bytes: int | None = None) -> RenderResult:
     timeout = engine.timeout
     try:
         code, output, errors = _captured([*engine.command, *options, str(folder)], timeout, batch, started,
-                                         render_environment())
+                                         render_environment(input_bytes))
     except subprocess.TimeoutExpired:
         return RenderResult(folder, "", f"kustomize did not finish in {timeout:g} s (the limit is "
                                         f"{RENDER_TIMEOUT_VARIABLE}, in seconds; 0: none)", timed_out=True)
@@ -156,13 +164,14 @@ def _run(engine: Engine, folder: Path, options: tuple[str, ...] = (), batch: chi
 
 
 def render(engine: Engine, folder: Path, options: tuple[str, ...] = (), batch: children.Batch | None = None,
-           started: Callable[[], None] | None = None) -> RenderResult:
+           started: Callable[[], None] | None = None, input_bytes: int | None = None) -> RenderResult:
     """Render a root exactly as Argo CD would, with the build options of its Argo CD (`--enable-helm`, ...).
 
     A render of `batch` is ended when the batch is (`children.end`), and when mlops is interrupted;
-    `started` is called once kustomize runs.
+    `started` is called once kustomize runs; `input_bytes`, what the root reads when the caller
+    walked it, chooses the pace of Go's collector (`render_environment`).
     """
-    return _run(engine, folder, options, batch, started)
+    return _run(engine, folder, options, batch, started, input_bytes)
 
 
 def render_many(engine: Engine, folders: list[Path]) -> list[RenderResult]:
